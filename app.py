@@ -8,20 +8,26 @@ from __future__ import annotations
 import argparse
 import functools
 import inspect
+import math
 import sys
+import tempfile
 from pathlib import Path
 
 import gradio as gr
+import pandas as pd
 
 from viz import images
 from viz.activations import ORDERS, VIEWS, activations
 from viz.errors import InputError
 from viz.model import Backbone, WeightsError, conv_layers, load_backbone, pool_layers, resolve_source
+from viz.reconstruct import EVERY_BLOCK, MAX_SIDE, MAX_STEPS, reconstruct
 
 HERE = Path(__file__).parent
 EXAMPLES = sorted(str(p.relative_to(HERE)) for p in (HERE / "examples").glob("*.jpg"))
 TITLE = "What does VGG16 see?"
 MAX_UPLOAD = "25mb"
+COMPARE = "compare several layers"
+OPTIMIZE = dict(concurrency_id="optimize", concurrency_limit=1, show_progress="minimal")
 
 
 def user_errors(fn):
@@ -108,6 +114,76 @@ def activations_tab(backbone: Backbone) -> None:
                   api_name="activations", concurrency_id="forward", concurrency_limit=2)
 
 
+# ---------------------------------------------------------------- Reconstruction
+
+def run_reconstruct(backbone: Backbone, image: str, layer: str = "block3_conv3", steps: int = 200,
+                    layer_set: list[str] | None = None, size: int = 224, smoothness: float = 1.0,
+                    alpha: float = 0.0, optimizer: str = "lbfgs", lr: float = 0.0, seed: int = 0,
+                    stretch: bool = True):
+    """Rebuild the image from one layer's (or several layers') features, streaming the progress."""
+    photo = images.load_image(image)
+    layers = list(layer_set or EVERY_BLOCK) if layer == COMPARE else [layer]
+    curve, frames = [], []
+    for r in reconstruct(backbone, photo, layers, steps, size, smoothness, alpha, optimizer, lr or None, int(seed)):
+        shown = [images.stretch(im) if stretch else im for im in r.images]
+        frames.append(images.side_by_side([r.target] + shown))
+        curve += [{"step": r.step, "log10 loss": math.log10(max(loss, 1e-12)), "layer": name}
+                  for name, loss in zip(r.layers, r.loss)]
+        gallery = [(r.target, "input")] + [
+            (im, f"{name} · feature error {e:.3f} · {p:.1f} dB" + (" · contrast stretched" if stretch else ""))
+            for im, name, e, p in zip(shown, r.layers, r.feature_error, r.psnr)]
+        status = f"**Step {r.step} / {r.steps}** · {r.seconds:.0f} s"
+        yield gallery, pd.DataFrame(curve), status, None
+    with tempfile.TemporaryDirectory(prefix="reconstruction-") as folder:
+        files = [images.save_png(im, f"{folder}/{name}.png") for im, name in zip(r.images, r.layers)]
+        files.append(images.save_animation(frames, f"{folder}/reconstruction.gif"))
+        yield gallery, pd.DataFrame(curve), status + " · done", files
+
+
+def reconstruction_tab(backbone: Backbone) -> None:
+    layer_choices = [COMPARE] + backbone.layer_names
+    with gr.Tab("Reconstruction"):
+        gr.Markdown("Start from flat grey and change the pixels until their features at one layer match "
+                    "the photo's (Mahendran & Vedaldi, 2015). Shallow layers keep almost everything; "
+                    "deep ones keep the layout and lose colour and detail.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                image = ImageInput(type="filepath", label="Image", height=260)
+                layer = gr.Dropdown(layer_choices, value="block3_conv3", label="Layer",
+                                    info=f"Or '{COMPARE}' to run the layers below side by side.")
+                steps = gr.Slider(10, MAX_STEPS, value=200, step=10, label="Steps")
+                with gr.Accordion("More settings", open=False):
+                    layer_set = gr.Dropdown(backbone.layer_names, value=list(EVERY_BLOCK), multiselect=True,
+                                            max_choices=6, label="Layers to compare")
+                    size = gr.Slider(64, MAX_SIDE, value=224, step=16, label="Image size (long side, px)")
+                    smoothness = gr.Slider(0, 10, value=1.0, step=0.1, label="Smoothness (× total variation)",
+                                           info="Scales the per-layer TV prior; 0 turns it off.")
+                    alpha = gr.Slider(0, 10, value=0.0, step=0.1, label="Alpha-norm weight",
+                                      info="Keeps pixel values inside their range (α = 6).")
+                    optimizer = gr.Radio(["lbfgs", "adam"], value="lbfgs", label="Optimizer")
+                    lr = gr.Number(value=0, minimum=0, maximum=10, label="Learning rate",
+                                   info="0 = the optimizer's default (L-BFGS 1.0, Adam 0.02).")
+                    seed = gr.Number(value=0, precision=0, minimum=0, label="Seed")
+                    stretch = gr.Checkbox(value=True, label="Stretch contrast for display",
+                                          info="Deep layers give faint images: stretched to full range "
+                                               "(the metrics use the raw result).")
+                with gr.Row():
+                    run = gr.Button("Reconstruct", variant="primary")
+                    stop = gr.Button("Stop", variant="stop")
+                gr.Examples([[p] for p in EXAMPLES], inputs=[image])
+            with gr.Column(scale=2):
+                gallery = gr.Gallery(label="Input and reconstructions", columns=3, height=420,
+                                     object_fit="contain", elem_id="reconstructions")
+                status = gr.Markdown()
+                curve = gr.LinePlot(x="step", y="log10 loss", color="layer", label="Loss (log10)", height=240)
+                files = gr.File(label="Download: full-size results and the run as a GIF", file_count="multiple")
+        event = run.click(user_errors(functools.partial(run_reconstruct, backbone)),
+                          inputs=[image, layer, steps, layer_set, size, smoothness, alpha, optimizer, lr, seed,
+                                  stretch],
+                          outputs=[gallery, curve, status, files], api_name="reconstruct", **OPTIMIZE)
+        stop.click(None, cancels=[event])
+
+
 # ---------------------------------------------------------------- the page
 
 def build_app(backbone: Backbone) -> gr.Blocks:
@@ -115,6 +191,7 @@ def build_app(backbone: Backbone) -> gr.Blocks:
     with gr.Blocks(title=TITLE, delete_cache=(1800, 3600)) as demo:
         gr.Markdown(header(backbone))
         activations_tab(backbone)
+        reconstruction_tab(backbone)
 
         def model_info() -> dict:
             """The model, the weights in use and whether the ImageNet classifier is available."""

@@ -1,5 +1,7 @@
 """The app end to end: launched on 127.0.0.1, called through gradio_client like any user script."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from gradio_client import handle_file
@@ -41,3 +43,22 @@ def test_a_non_image_gets_a_clear_message(client, tmp_path):
     path.write_text("hello")
     with pytest.raises(Exception, match="not an image"):
         client.predict(handle_file(str(path)), api_name="/activations")
+
+
+def test_reconstruct_streams_snapshots_then_files(client):
+    job = client.submit(handle_file(app.EXAMPLES[1]), "block2_conv2", 30, None, 64, api_name="/reconstruct")
+    updates = list(job)
+    assert len(updates) >= 3  # snapshots arrive before the end
+    gallery, curve, status, files = updates[-1]
+    assert status.startswith("**Step 30 / 30**") and status.endswith("done")
+    assert [item["caption"].split(" ·")[0] for item in gallery] == ["input", "block2_conv2"]
+    assert sorted(Path(f).suffix for f in files) == [".gif", ".png"]
+    with Image.open(next(f for f in files if f.endswith(".gif"))) as gif:
+        assert gif.n_frames >= 3
+    steps = [row[0] for row in curve["data"]] if isinstance(curve, dict) else None
+    assert steps is None or steps == sorted(steps)
+
+
+def test_reconstruct_refuses_bad_parameters(client):
+    with pytest.raises(Exception, match="maximum value 1000|Steps must be between"):
+        client.predict(handle_file(app.EXAMPLES[1]), "block2_conv2", 5000, api_name="/reconstruct")

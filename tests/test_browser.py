@@ -30,3 +30,18 @@ def test_activations_tab_fills_the_gallery_from_an_example(page, tmp_path):
     assert thumbnails.count() >= 13
     page.screenshot(path=str(tmp_path / "activations.png"), full_page=True)
     assert "block1_conv1" in page.locator("#activation-grids").inner_text()
+
+
+def test_reconstruction_streams_and_stops(page, tmp_path):
+    page.get_by_role("tab", name="Reconstruction").click()
+    page.locator("button:visible:has(img)").nth(1).click()  # the cat example
+    page.get_by_role("button", name="Reconstruct").click()
+    page.wait_for_function("document.querySelectorAll('#reconstructions img').length >= 2", timeout=60_000)
+    status = page.get_by_text("Step ", exact=False).first
+    status.wait_for()
+    page.get_by_role("button", name="Stop").click()
+    page.wait_for_timeout(1500)
+    stopped_at = status.inner_text()
+    page.wait_for_timeout(4000)
+    assert status.inner_text() == stopped_at and "done" not in stopped_at
+    page.screenshot(path=str(tmp_path / "reconstruction.png"), full_page=True)

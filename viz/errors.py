@@ -1,5 +1,16 @@
-"""The one exception type whose message is meant for people."""
+"""The one exception type whose message is meant for people, and the range check that raises it."""
 
 
 class InputError(ValueError):
     """A problem with what the user gave (image, parameter, name): the message says what and how to fix it."""
+
+
+def check_range(name: str, value, low, high):
+    """`value` as a number of `low`'s type if it lies in [low, high]; otherwise an InputError naming the range."""
+    try:
+        number = type(low)(value)
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a number between {low} and {high}, not {value!r}.") from None
+    if not low <= number <= high or number != number:
+        raise InputError(f"{name} must be between {low} and {high}; got {value}.")
+    return number

@@ -141,6 +141,17 @@ def resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize((shape[1], shape[0]), Image.Resampling.LANCZOS))
 
 
+def stretch(image: np.ndarray, percent: float = 0.5, faint: float = 160) -> np.ndarray:
+    """A faint uint8 image contrast-stretched so its percent..100−percent percentiles span 0..255.
+
+    Images whose percentile range already reaches `faint` levels (or is flat) are returned as they are.
+    """
+    low, high = np.percentile(image, [percent, 100 - percent])
+    if high - low >= faint or high - low < 1:
+        return image
+    return to_uint8((image.astype(np.float32) - low) / (high - low))
+
+
 def grey(image: np.ndarray) -> np.ndarray:
     """Luminance of an RGB uint8 image, as an RGB uint8 image."""
     return np.asarray(Image.fromarray(image).convert("L").convert("RGB"))

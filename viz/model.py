@@ -244,3 +244,9 @@ def class_index(name: str) -> int:
     if key not in lookup:
         raise InputError(f"Unknown ImageNet class {name!r}: pick one of the 1000 ImageNet labels.")
     return lookup[key]
+
+
+def network(backbone: Backbone, names):
+    """[0, 1] RGB images -> {layer: activations}: VGG16's preprocessing, then the cut extractor."""
+    model = extractor(backbone, names)
+    return lambda images: model(preprocess(images), training=False)

@@ -1,0 +1,150 @@
+"""The one optimization loop and its pieces, on a tiny model (mechanics, not pictures)."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from viz import objectives as O
+from viz import param, transforms
+from viz.optimize import OPTIMIZERS, optimize
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """A two-layer conv net with fixed random weights, and a net() that counts its calls."""
+    tf.keras.utils.set_random_seed(1)
+    conv1 = tf.keras.layers.Conv2D(8, 3, padding="same", activation="relu")
+    conv2 = tf.keras.layers.Conv2D(8, 3, strides=2, padding="same", activation="relu")
+    calls = tf.Variable(0)
+
+    def net(images):
+        calls.assign_add(1)
+        a = conv1(images)
+        return {"conv1": a, "conv2": conv2(a)}
+
+    net(tf.zeros((1, 16, 16, 3)))
+    return net, calls
+
+
+def target_of(net, seed=3):
+    image = np.random.default_rng(seed).random((1, 16, 16, 3)).astype(np.float32)
+    return net(image)["conv2"].numpy()
+
+
+@pytest.mark.parametrize("optimizer", OPTIMIZERS)
+def test_the_loss_falls_in_five_steps(tiny, optimizer):
+    net, _ = tiny
+    objective = O.feature_match("conv2", target_of(net))
+    runs = list(optimize(objective, param.pixels((1, 16, 16)), net, steps=5, every=1, optimizer=optimizer,
+                         lr=0.05 if optimizer == "adam" else 1.0))
+    totals = [float(s.total[0]) for s in runs]
+    assert len(runs) == 5 and totals[-1] < 0.8 * totals[0]
+    assert runs[-1].images.dtype == np.uint8 and runs[-1].images.shape == (1, 16, 16, 3)
+
+
+def test_snapshots_come_every_k_steps_and_at_the_end(tiny):
+    net, _ = tiny
+    steps = [s.step for s in optimize(O.feature_match("conv1", net(tf.ones((1, 16, 16, 3)))["conv1"].numpy()),
+                                      param.pixels((1, 16, 16)), net, steps=25, every=10)]
+    assert steps == [10, 20, 25]
+
+
+def test_closing_the_generator_stops_the_work(tiny):
+    net, calls = tiny
+    run = optimize(O.feature_match("conv2", target_of(net)), param.pixels((1, 16, 16)), net, steps=1000, every=2)
+    next(run)
+    run.close()
+    done = int(calls.numpy())
+    with pytest.raises(StopIteration):
+        next(run)
+    assert int(calls.numpy()) == done
+
+
+@pytest.mark.parametrize("make_param", [param.pixels, param.fourier])
+def test_same_seed_same_images(tiny, make_param):
+    net, _ = tiny
+    objective = O.feature_match("conv2", target_of(net)) + 0.1 * O.total_variation()
+
+    def final(seed):
+        jitter = transforms.compose([transforms.pad(2), transforms.jitter(4)])
+        return list(optimize(objective, make_param((2, 16, 16), seed=seed), net, steps=4, every=4,
+                             transform=jitter, seed=seed))[-1].images
+
+    np.testing.assert_array_equal(final(0), final(0))
+    assert not np.array_equal(final(0), final(1))
+
+
+def test_objectives_add_and_scale_with_names():
+    a = O.objective("a", lambda f, im: tf.ones([2]), ["x"])
+    b = O.objective("b", lambda f, im: 2 * tf.ones([2]), ["y", "x"])
+    combined = 3 * a - b + 0.5 * a
+    values = {k: v.numpy().tolist() for k, v in combined({}, tf.zeros((2, 4, 4, 3))).items()}
+    assert values == {"a": [3.5, 3.5], "b": [-2.0, -2.0]}
+    assert combined.layers == ("x", "y")
+
+
+def test_only_keeps_one_batch_item():
+    np.testing.assert_array_equal(O.only(1, tf.constant([1.0, 2.0, 3.0])).numpy(), [0.0, 2.0, 0.0])
+
+
+def test_total_variation_is_per_pixel_and_sees_colour_noise():
+    rng = np.random.default_rng(0)
+    tv = O.total_variation()
+    flat = tv({}, tf.fill((1, 32, 32, 3), 0.5))["tv"].numpy()[0]
+    small = tv({}, tf.constant(rng.random((1, 32, 32, 3)), tf.float32))["tv"].numpy()[0]
+    large = tv({}, tf.constant(rng.random((1, 64, 64, 3)), tf.float32))["tv"].numpy()[0]
+    assert flat == 0 and small > 0.1 and abs(small - large) / small < 0.05  # same weight at any size
+    grey_noise = np.repeat(rng.random((1, 32, 32, 1)), 3, axis=-1).astype(np.float32)
+    chroma_heavy = O.total_variation(chroma=5.0)({}, tf.constant(grey_noise))["tv"].numpy()[0]
+    plain = tv({}, tf.constant(grey_noise))["tv"].numpy()[0]
+    assert chroma_heavy == pytest.approx(plain, rel=1e-4)  # grey noise has no chroma to weigh
+
+
+def test_alpha_norm_grows_outside_the_range():
+    norm = O.alpha_norm()
+    inside = norm({}, tf.fill((1, 4, 4, 3), 0.6))["alpha-norm"].numpy()[0]
+    edge = norm({}, tf.fill((1, 4, 4, 3), 1.0))["alpha-norm"].numpy()[0]
+    assert inside < 1e-3 and edge == pytest.approx(1.0)
+
+
+def test_fourier_parametrization_round_trips_a_photo():
+    rng = np.random.default_rng(0)
+    picture = np.clip(0.5 + 0.3 * rng.standard_normal((1, 20, 30, 3)), 0.05, 0.95).astype(np.float32)
+    _, to_image = param.fourier((1, 20, 30), init=picture)
+    np.testing.assert_allclose(to_image().numpy(), picture, atol=2e-3)
+
+
+def test_fourier_starts_grey_and_smooth():
+    image = param.fourier((1, 32, 32), seed=0)[1]().numpy()
+    assert abs(image.mean() - 0.5) < 0.05 and image.std() < 0.1
+
+
+def test_pixels_clip_forward_and_pass_gradients():
+    variables, to_image = param.pixels((1, 4, 4), init=np.full((4, 4, 3), 1.5, np.float32))
+    with tf.GradientTape() as tape:
+        value = tf.reduce_sum(to_image())
+    assert to_image().numpy().max() == 1.0
+    assert np.all(tape.gradient(value, variables[0]).numpy() == 1.0)
+
+
+@pytest.mark.parametrize("transform", [transforms.pad(3), transforms.jitter(4), transforms.scale_rotate(),
+                                       transforms.lucid()])
+def test_transforms_are_seeded_and_static_in_shape(transform):
+    images = tf.constant(np.random.default_rng(0).random((2, 24, 24, 3)), tf.float32)
+    first = transform(images, tf.random.Generator.from_seed(5)).numpy()
+    again = transform(images, tf.random.Generator.from_seed(5)).numpy()
+    np.testing.assert_array_equal(first, again)
+    assert first.shape[0] == 2 and first.shape[-1] == 3
+
+
+def test_rotation_by_zero_is_identity():
+    images = tf.constant(np.random.default_rng(0).random((1, 9, 9, 3)), tf.float32)
+    same = transforms.scale_rotate((1.0, 1.0), 0.0)(images, tf.random.Generator.from_seed(0))
+    np.testing.assert_allclose(same.numpy(), images.numpy(), atol=1e-5)
+
+
+def test_unknown_optimizer_is_refused(tiny):
+    net, _ = tiny
+    with pytest.raises(ValueError, match="Unknown optimizer"):
+        next(optimize(O.feature_match("conv1", np.zeros((1, 16, 16, 8))), param.pixels((1, 16, 16)), net,
+                      optimizer="sgd"))

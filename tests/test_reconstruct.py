@@ -1,0 +1,63 @@
+"""Feature inversion with the real offline weights, at a small size."""
+
+import numpy as np
+import pytest
+
+from viz import reconstruct as R
+from viz.errors import InputError
+
+
+def test_error_falls_and_psnr_rises(backbone, photo):
+    runs = list(R.reconstruct(backbone, photo, ["block2_conv2"], steps=30, size=64, every=10))
+    first, last = runs[0], runs[-1]
+    assert [r.step for r in runs] == [10, 20, 30]
+    assert last.feature_error[0] < 0.7 * first.feature_error[0]
+    assert last.psnr[0] > first.psnr[0] + 1
+    assert last.images[0].shape == last.target.shape == (43, 64, 3)
+
+
+def test_it_starts_from_grey_not_from_the_photo(backbone, photo):
+    first = next(R.reconstruct(backbone, photo, ["block1_conv2"], steps=1, size=64, every=1))
+    assert first.images[0].std() < 12  # flat grey plus a whisper of noise
+    assert abs(first.images[0].mean() - 128) < 8
+    assert abs(first.target.mean() - 128) > 10  # (the photo itself is not grey)
+
+
+def test_several_layers_run_side_by_side(backbone, photo):
+    runs = list(R.reconstruct(backbone, photo, ["block1_conv2", "block3_conv3"], steps=4, size=64, every=2))
+    assert [r.layers for r in runs][-1] == ["block1_conv2", "block3_conv3"]
+    assert len(runs[-1].images) == 2 and len(runs[-1].psnr) == 2
+
+
+def test_same_seed_same_reconstruction(backbone, photo):
+    def final(seed):
+        return list(R.reconstruct(backbone, photo, ["block2_conv1"], steps=3, size=64, seed=seed, every=3))[-1]
+    np.testing.assert_array_equal(final(4).images[0], final(4).images[0])
+
+
+def test_classifier_layers_can_be_inverted_when_there_is_a_classifier(classifier_backbone, photo):
+    runs = list(R.reconstruct(classifier_backbone, photo, ["fc2"], steps=6, size=64, every=3))
+    assert runs[-1].feature_error[0] < runs[0].feature_error[0]
+
+
+def test_the_imagenet_head_forces_its_square(classifier_backbone, photo):
+    from dataclasses import replace
+    square = replace(classifier_backbone, head_side=80)
+    assert R.working_photo(square, photo, ["fc2"], 64).shape == (80, 80, 3)
+    assert R.working_photo(square, photo, ["block2_conv2"], 64).shape == (43, 64, 3)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"layers": []}, "at least one layer"),
+    ({"layers": ["fc1"]}, "needs the ImageNet classifier"),
+    ({"layers": ["block9_conv9"]}, "Unknown layer"),
+    ({"steps": 0}, "Steps must be between"),
+    ({"steps": "many"}, "Steps must be a number"),
+    ({"size": 5000}, "Image size must be between"),
+    ({"optimizer": "sgd"}, "Unknown optimizer"),
+    ({"lr": -1}, "Learning rate must be between"),
+    ({"layers": ["block1_conv1"] * 7}, "At most 6 layers"),
+])
+def test_parameters_are_checked(backbone, photo, kwargs, message):
+    with pytest.raises(InputError, match=message):
+        next(R.reconstruct(backbone, photo, **{"layers": ["block1_conv2"], **kwargs}))

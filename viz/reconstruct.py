@@ -1,0 +1,133 @@
+"""Feature inversion: rebuild a photo from one layer's features, starting from flat grey.
+
+Mahendran & Vedaldi, "Understanding deep image representations by inverting them" (CVPR 2015):
+minimize ‖Φ(x) − Φ(x₀)‖² / ‖Φ(x₀)‖² plus a total-variation (β = 2) and an α-norm prior. The
+optimization sees the photo only through its features. Several layers run side by side, each as
+its own run of the shared loop, so each network is cut at its own layer.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Iterator
+
+import numpy as np
+
+from . import images, objectives
+from .errors import InputError, check_range
+from .model import Backbone, network
+from .optimize import OPTIMIZERS, optimize
+from .param import pixels
+
+EVERY_BLOCK = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3")
+# Total variation weight by depth: detail survives in shallow layers, deep ones need the prior.
+SMOOTHNESS = {"block1": 0.1, "block2": 1.0, "block3": 5.0, "block4": 5.0, "block5": 5.0}
+HEAD_SMOOTHNESS = 5.0
+DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
+MAX_STEPS, MAX_SIDE, MAX_LAYERS = 1000, 384, 6
+
+
+@dataclass
+class Reconstruction:
+    """One streamed state of a reconstruction run (one entry per layer in the lists)."""
+
+    step: int
+    steps: int
+    seconds: float
+    target: np.ndarray  # the photo as the network saw it (uint8)
+    layers: list[str]
+    images: list[np.ndarray]  # uint8, same size as target
+    feature_error: list[float]  # ‖Φ(x) − Φ(x₀)‖ / ‖Φ(x₀)‖
+    psnr: list[float]  # dB against the target
+    loss: list[float]  # the total being minimized
+
+
+def reconstruct(
+    backbone: Backbone,
+    photo: np.ndarray,
+    layers=EVERY_BLOCK[2:3],
+    steps: int = 200,
+    size: int = 224,
+    smoothness: float = 1.0,
+    alpha: float = 0.0,
+    optimizer: str = "lbfgs",
+    lr: float | None = None,
+    seed: int = 0,
+    every: int = 10,
+) -> Iterator[Reconstruction]:
+    """Rebuild `photo` (uint8 RGB) from each layer's features; yields progress every `every` steps."""
+    layers = check_layers(backbone, layers)
+    steps = check_range("Steps", steps, 1, MAX_STEPS)
+    size = check_range("Image size", size, 64, MAX_SIDE)
+    smoothness = check_range("Smoothness", smoothness, 0.0, 100.0)
+    alpha = check_range("Alpha-norm weight", alpha, 0.0, 100.0)
+    if optimizer not in OPTIMIZERS:
+        raise InputError(f"Unknown optimizer {optimizer!r}; use one of {', '.join(OPTIMIZERS)}.")
+    lr = check_range("Learning rate", DEFAULT_LR[optimizer] if lr is None else lr, 1e-4, 10.0)
+    target = working_photo(backbone, photo, layers, size)
+    runs = [invert(backbone, target, layer, steps, smoothness, alpha, optimizer, lr, seed, every)
+            for layer in layers]
+    start = time.perf_counter()
+    try:
+        for snapshots in zip(*runs):
+            yield progress(target, layers, steps, snapshots, time.perf_counter() - start)
+    finally:
+        for run in runs:
+            run.close()
+
+
+def check_layers(backbone: Backbone, layers) -> list[str]:
+    layers = [layers] if isinstance(layers, str) else list(layers or [])
+    if not layers:
+        raise InputError("Choose at least one layer to reconstruct from.")
+    if len(layers) > MAX_LAYERS:
+        raise InputError(f"At most {MAX_LAYERS} layers at once; got {len(layers)}.")
+    for layer in layers:
+        if layer not in backbone.layer_names:
+            needs_head = layer in ("flatten", "fc1", "fc2", "predictions")
+            raise InputError(f"{layer} needs the ImageNet classifier, which these weights do not have."
+                             if needs_head else f"Unknown layer {layer!r}.")
+    return layers
+
+
+def working_photo(backbone: Backbone, photo: np.ndarray, layers, size: int) -> np.ndarray:
+    """The photo at the optimization size: long side `size`, or the classifier's square for fc layers."""
+    head = {layer.name for layer in backbone.head}
+    if backbone.head_side and head.intersection(layers):
+        return images.resize(photo, (backbone.head_side, backbone.head_side))
+    return images.fit_long_side(photo, size)
+
+
+def smoothness_for(layer: str) -> float:
+    return SMOOTHNESS.get(layer.split("_")[0], HEAD_SMOOTHNESS)
+
+
+def invert(backbone, target, layer, steps, smoothness, alpha, optimizer, lr, seed, every):
+    """One layer's run of the shared loop, from grey (with a whisper of noise), never from the photo."""
+    net = network(backbone, [layer])
+    goal = np.asarray(net(images.to_float(target)[None])[layer])
+    objective = objectives.feature_match(layer, goal, name="features")
+    objective += smoothness * smoothness_for(layer) * objectives.total_variation(power=2.0, chroma=3.0)
+    if alpha:
+        objective += alpha * objectives.alpha_norm()
+    h, w = target.shape[:2]
+    return optimize(objective, pixels((1, h, w), seed=seed, sd=0.01), net, steps=steps, every=every,
+                    optimizer=optimizer, lr=lr, seed=seed)
+
+
+def progress(target, layers, steps, snapshots, seconds) -> Reconstruction:
+    pictures = [s.images[0] for s in snapshots]
+    return Reconstruction(
+        step=snapshots[0].step, steps=steps, seconds=seconds, target=target,
+        layers=list(layers), images=pictures,
+        feature_error=[float(np.sqrt(s.losses["features"][0])) for s in snapshots],
+        psnr=[psnr(p, target) for p in pictures],
+        loss=[float(s.total[0]) for s in snapshots],
+    )
+
+
+def psnr(image: np.ndarray, reference: np.ndarray) -> float:
+    """Peak signal-to-noise ratio in dB of two uint8 images."""
+    mse = np.mean((image.astype(np.float64) - reference.astype(np.float64)) ** 2)
+    return float(10 * np.log10(255.0 ** 2 / max(mse, 1e-10)))

@@ -1,0 +1,58 @@
+"""Random transforms applied before the network, for transformation robustness (Lucid's `transform`).
+
+Each transform is `(images, rng) -> images` with `rng` a `tf.random.Generator`, so a seeded run is
+repeatable. Output shapes are static, so the compiled step is traced once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import tensorflow as tf
+
+
+def pad(width: int, value: float = 0.5):
+    """Pad with a constant border so jitter and rotation do not pull in wrapped content."""
+    def fn(images, rng):
+        return tf.pad(images, [[0, 0], [width, width], [width, width], [0, 0]], constant_values=value)
+    return fn
+
+
+def jitter(d: int):
+    """Crop a random (H − d, W − d) window: shifts by up to d px."""
+    def fn(images, rng):
+        h, w = images.shape[1] - d, images.shape[2] - d
+        dy, dx = tf.unstack(rng.uniform([2], 0, d + 1, dtype=tf.int32))
+        return images[:, dy:dy + h, dx:dx + w, :]
+    return fn
+
+
+def scale_rotate(scale_range: tuple[float, float] = (0.9, 1.1), degrees: float = 10.0, fill: float = 0.5):
+    """Scale and rotate about the centre by random amounts, keeping the size (one bilinear warp)."""
+    def fn(images, rng):
+        h, w = images.shape[1], images.shape[2]
+        s = rng.uniform([], scale_range[0], scale_range[1])
+        a = rng.uniform([], -degrees, degrees) * (math.pi / 180.0)
+        cos, sin = tf.cos(a) / s, tf.sin(a) / s
+        cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
+        # output pixel (x, y) samples input (cos·x' − sin·y' + cx, sin·x' + cos·y' + cy), x' = x − cx
+        row = tf.stack([cos, -sin, cx - cos * cx + sin * cy, sin, cos, cy - sin * cx - cos * cy, 0.0, 0.0])
+        transform = tf.tile(row[None], [tf.shape(images)[0], 1])
+        return tf.raw_ops.ImageProjectiveTransformV3(
+            images=images, transforms=transform, output_shape=[h, w], fill_value=fill,
+            interpolation="BILINEAR", fill_mode="CONSTANT")
+    return fn
+
+
+def compose(transforms):
+    """Apply transforms in order."""
+    def fn(images, rng):
+        for transform in transforms:
+            images = transform(images, rng)
+        return images
+    return fn
+
+
+def lucid(jitter_px: int = 8, scale_range=(0.9, 1.1), degrees: float = 10.0):
+    """Lucid's standard robustness: pad, jitter, scale and rotate, jitter again."""
+    return compose([pad(jitter_px + 4), jitter(jitter_px), scale_rotate(scale_range, degrees), jitter(4)])
