@@ -165,3 +165,31 @@ def main(argv=None) -> None:
 
 if __name__ == "__main__":
     main()
+class Slider(gr.Slider):
+    """A Gradio slider whose wrong-type values (from API callers) get a clear message."""
+
+    is_template = True
+
+    def preprocess(self, payload):
+        return super().preprocess(as_number(payload, self.label))
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+    
+class Number(gr.Number):
+    """A Gradio number box whose wrong-type values (from API callers) get a clear message."""
+
+    is_template = True
+
+    def preprocess(self, payload):
+        return super().preprocess(None if payload is None else as_number(payload, self.label))
+    from typing import Callable, Literal, Sequence, Any, TYPE_CHECKING
+    from gradio.blocks import Block
+    if TYPE_CHECKING:
+        from gradio.components import Timer
+        from gradio.components.base import Component
+
+    

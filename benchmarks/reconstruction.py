@@ -2,7 +2,8 @@
 
 Same photo at 224 px, offline (HED) weights, one process. The reference is the original loop:
 Adam 1e-2 on [0, 1] pixels from uniform noise, clipped to [0, 1] after each step, plain
-mean-squared feature error, no regularizer, 300 steps, the full convolutional network. The
+mean-squared feature error, no regularizer, 300 steps, the full convolutional network run
+eagerly as the original did (compiled, TensorFlow would prune the layers the loss ignores). The
 engine runs `viz.reconstruct` at its defaults. Printed per layer: PSNR against the photo,
 normalized feature error ‖Φ(x) − Φ(x₀)‖/‖Φ(x₀)‖, seconds and the speed ratio; a contact sheet
 (photo, reference, engine per layer) is written to benchmarks/out/.
@@ -34,8 +35,7 @@ def reference_loop(backbone, photo, layer, steps=300, lr=1e-2, seed=0):
     x = tf.Variable(np.random.default_rng(seed).random(x0.shape, dtype=np.float32))
     adam = tf.keras.optimizers.Adam(lr)
 
-    @tf.function
-    def step():
+    def step():  # eager, like the original: every layer is computed (a tf.function would prune them)
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(tf.square(full(x)[layer] - goal))
         adam.apply_gradients([(tape.gradient(loss, x), x)])

@@ -39,6 +39,9 @@ def classifier_backbone(backbone):
     head = (keras.layers.GlobalAveragePooling2D(name="flatten"),
             keras.layers.Dense(4096, activation="relu", name="fc2"),
             keras.layers.Dense(1000, name="predictions"))
+    x = keras.Input((None, None, 512))
+    for layer in head:  # build the weights now
+        x = layer(x)
     return Backbone(backbone.convolutional, head, source="hed+test-head",
                     note="Test head: random weights.", head_side=None)
 

@@ -62,3 +62,28 @@ def test_reconstruct_streams_snapshots_then_files(client):
 def test_reconstruct_refuses_bad_parameters(client):
     with pytest.raises(Exception, match="maximum value 1000|Steps must be between"):
         client.predict(handle_file(app.EXAMPLES[1]), "block2_conv2", 5000, api_name="/reconstruct")
+
+
+def test_visualize_streams_channel_pictures(client):
+    job = client.submit("block4_conv3:42, block2_conv2", 32, 64, api_name="/visualize")
+    updates = list(job)
+    assert len(updates) >= 2
+    gallery, status, files = updates[-1]
+    assert status.startswith("**Step 32 / 32**")
+    assert [g["caption"].split(" ·")[0] for g in gallery] == ["block4_conv3:42", "block2_conv2"]
+    assert np.asarray(Image.open(gallery[0]["image"])).std() > 10 and len(files) == 2
+
+
+def test_visualize_explains_what_needs_the_classifier(client):
+    with pytest.raises(Exception, match="needs the ImageNet classifier"):
+        client.predict(["tabby"], api_name="/visualize")
+
+
+def test_style_transfer_streams_to_the_end(client):
+    job = client.submit(handle_file(app.EXAMPLES[1]), handle_file(app.STYLES[0]), 0.0, 4.0, 30, 128, 20,
+                        api_name="/style_transfer")
+    updates = list(job)
+    gallery, curve, status, files = updates[-1]
+    assert len(updates) >= 3 and status.startswith("**Step 20 / 20**") and "style" in status
+    assert np.asarray(Image.open(gallery[0]["image"])).shape[1] == 128
+    assert sorted(Path(f).suffix for f in files) == [".gif", ".png"]

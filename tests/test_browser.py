@@ -1,4 +1,4 @@
-"""A real browser (headless Debian Chromium) uses the page like a visitor would."""
+"""A real browser (headless Debian Chromium) uses every tab like a visitor would, Stop included."""
 
 import shutil
 
@@ -16,32 +16,68 @@ def page(app_url):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
         page.goto(app_url)
+        page.get_by_text("Weights:").wait_for()
         yield page
         browser.close()
 
 
-def test_activations_tab_fills_the_gallery_from_an_example(page, tmp_path):
+def wait_for_images(page, gallery: str, count: int, timeout: float = 90_000):
+    page.wait_for_function(f"document.querySelectorAll('#{gallery} img').length >= {count}", timeout=timeout)
+
+
+def stop_and_check_it_stopped(page, tab: str):
+    """Press the tab's Stop; its status line must then stay put and never say 'done'."""
+    panel = page.locator(f"#{tab}")
+    status = panel.get_by_text("Step ", exact=False).first
+    status.wait_for()
+    panel.get_by_role("button", name="Stop").click()
+    page.wait_for_timeout(3000)
+    stopped_at = status.inner_text()
+    page.wait_for_timeout(4000)
+    assert status.inner_text() == stopped_at and "done" not in stopped_at
+
+
+def test_activations_and_attribution(page, tmp_path):
     page.get_by_role("tab", name="Activations").click()
-    page.get_by_text("Weights:").wait_for()
-    page.locator("button:has(img)").first.click()  # the first example photo
-    page.get_by_role("button", name="Show activations").click()
-    thumbnails = page.locator("#activation-grids img")
-    page.wait_for_function("document.querySelectorAll('#activation-grids img').length >= 13", timeout=60_000)
-    assert thumbnails.count() >= 13
-    page.screenshot(path=str(tmp_path / "activations.png"), full_page=True)
+    panel = page.locator("#tab-activations")
+    panel.locator("button:has(img)").first.click()  # the first example photo
+    page.locator("#activations-image img").wait_for()
+    panel.get_by_role("button", name="Show activations").click()
+    wait_for_images(page, "activation-grids", 13)
     assert "block1_conv1" in page.locator("#activation-grids").inner_text()
+    panel.get_by_text("Where does it look?").click()
+    panel.get_by_role("button", name="Explain").click()
+    wait_for_images(page, "attribution-maps", 4)
+    assert "Grad-CAM" in page.locator("#attribution-maps").inner_text()
+    page.screenshot(path=str(tmp_path / "activations.png"), full_page=True)
 
 
 def test_reconstruction_streams_and_stops(page, tmp_path):
     page.get_by_role("tab", name="Reconstruction").click()
-    page.locator("button:visible:has(img)").nth(1).click()  # the cat example
-    page.get_by_role("button", name="Reconstruct").click()
-    page.wait_for_function("document.querySelectorAll('#reconstructions img').length >= 2", timeout=60_000)
-    status = page.get_by_text("Step ", exact=False).first
-    status.wait_for()
-    page.get_by_role("button", name="Stop").click()
-    page.wait_for_timeout(1500)
-    stopped_at = status.inner_text()
-    page.wait_for_timeout(4000)
-    assert status.inner_text() == stopped_at and "done" not in stopped_at
+    panel = page.locator("#tab-reconstruction")
+    panel.locator("button:has(img)").nth(1).click()  # the cat example
+    page.locator("#reconstruction-image img").wait_for()
+    panel.get_by_role("button", name="Reconstruct").click()
+    wait_for_images(page, "reconstructions", 2)
+    stop_and_check_it_stopped(page, "tab-reconstruction")
     page.screenshot(path=str(tmp_path / "reconstruction.png"), full_page=True)
+
+
+def test_class_visualization_streams_and_stops(page, tmp_path):
+    page.get_by_role("tab", name="Class visualization").click()
+    panel = page.locator("#tab-visualization")
+    panel.get_by_role("button", name="Visualize").click()
+    wait_for_images(page, "visualizations", 3)
+    stop_and_check_it_stopped(page, "tab-visualization")
+    page.screenshot(path=str(tmp_path / "visualization.png"), full_page=True)
+
+
+def test_style_transfer_streams_and_stops(page, tmp_path):
+    page.get_by_role("tab", name="Style transfer").click()
+    panel = page.locator("#tab-style")
+    panel.locator("[data-testid=dataset-cell-0-0]").click()  # the first example pair
+    page.locator("#style-content img").wait_for()
+    panel.get_by_role("button", name="Stylize").click()
+    wait_for_images(page, "stylized", 1)
+    stop_and_check_it_stopped(page, "tab-style")
+    page.screenshot(path=str(tmp_path / "style.png"), full_page=True)

@@ -94,10 +94,14 @@ def test_total_variation_is_per_pixel_and_sees_colour_noise():
     small = tv({}, tf.constant(rng.random((1, 32, 32, 3)), tf.float32))["tv"].numpy()[0]
     large = tv({}, tf.constant(rng.random((1, 64, 64, 3)), tf.float32))["tv"].numpy()[0]
     assert flat == 0 and small > 0.1 and abs(small - large) / small < 0.05  # same weight at any size
-    grey_noise = np.repeat(rng.random((1, 32, 32, 1)), 3, axis=-1).astype(np.float32)
-    chroma_heavy = O.total_variation(chroma=5.0)({}, tf.constant(grey_noise))["tv"].numpy()[0]
-    plain = tv({}, tf.constant(grey_noise))["tv"].numpy()[0]
-    assert chroma_heavy == pytest.approx(plain, rel=1e-4)  # grey noise has no chroma to weigh
+    grey_noise = tf.constant(np.repeat(rng.random((1, 32, 32, 1)), 3, axis=-1), tf.float32)
+    colour_noise = tf.constant(rng.random((1, 32, 32, 3)), tf.float32)
+
+    def tv_with(chroma, image):
+        return O.total_variation(chroma=chroma)({}, image)["tv"].numpy()[0]
+
+    assert tv_with(5.0, grey_noise) == pytest.approx(tv_with(2.0, grey_noise), rel=1e-4)  # no chroma to weigh
+    assert tv_with(5.0, colour_noise) > 2 * tv_with(2.0, colour_noise)
 
 
 def test_alpha_norm_grows_outside_the_range():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import os
 import warnings
+from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
@@ -32,12 +33,22 @@ def load_image(source) -> np.ndarray:
     greyscale, 16-bit and CMYK; refuses non-images, truncated files and absurd sizes with an
     InputError that says what is wrong.
     """
-    if source is None:
-        raise InputError("No image was given: upload a picture or pick an example.")
     if isinstance(source, np.ndarray):
         return array_to_rgb(source)
     if isinstance(source, Image.Image):
         return pil_to_rgb(source)
+    with opened(source) as im:
+        try:
+            return pil_to_rgb(im)
+        except (OSError, SyntaxError, EOFError) as err:
+            raise InputError("The image file is truncated or corrupt and cannot be decoded.") from err
+
+
+@contextmanager
+def opened(source):
+    """The first frame of an image file (path or bytes), its size checked before any decoding."""
+    if source is None:
+        raise InputError("No image was given: upload a picture or pick an example.")
     if isinstance(source, (bytes, bytearray)):
         source = io.BytesIO(source)
     elif not os.path.isfile(source):
@@ -45,16 +56,17 @@ def load_image(source) -> np.ndarray:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(source) as im:
-                check_size(*im.size)
-                im.seek(0)
-                return pil_to_rgb(im)
+            im = Image.open(source)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InputError(f"The image is too large: the limit is {MAX_PIXELS // 1_000_000} megapixels.")
+        raise InputError(f"The image is too large: the limit is {MAX_PIXELS // 1_000_000} megapixels.") from None
     except UnidentifiedImageError:
-        raise InputError("This file is not an image that can be read (try a PNG, JPEG, GIF or WebP).")
+        raise InputError("This file is not an image that can be read (try a PNG, JPEG, GIF or WebP).") from None
     except (OSError, SyntaxError, EOFError) as err:
         raise InputError("The image file is truncated or corrupt and cannot be decoded.") from err
+    with im:
+        check_size(*im.size)
+        im.seek(0)
+        yield im
 
 
 def check_size(width: int, height: int) -> None:
@@ -171,6 +183,13 @@ def colorize(values: np.ndarray, name: str = "inferno") -> np.ndarray:
     return colormap_table(name)[index]
 
 
+def normalize_robust(heat: np.ndarray, percentile: float = 99.5) -> np.ndarray:
+    """A non-negative map scaled so its `percentile` reaches 1 (clipped): a few outliers do not
+    leave the rest of the map invisible."""
+    top = np.percentile(heat, percentile)
+    return np.clip(heat / top, 0.0, 1.0) if top > 0 else normalize(heat)
+
+
 def normalize(maps: np.ndarray, axis=(0, 1)) -> np.ndarray:
     """Scale non-negative maps to [0, 1] by their own maximum over `axis` (all-zero stays zero)."""
     peak = maps.max(axis=axis, keepdims=True)
@@ -185,8 +204,22 @@ def blend(base: np.ndarray, overlay: np.ndarray, alpha) -> np.ndarray:
 
 def heat_overlay(photo: np.ndarray, heat: np.ndarray, strength: float = 0.75) -> np.ndarray:
     """A [0, 1] heat map over a greyed photo: colour where it is hot, the photo where it is cold."""
-    alpha = strength * np.clip(heat, 0.0, 1.0)[..., None] ** 0.7
+    alpha = strength * np.clip(heat, 0.0, 1.0)[..., None]
     return blend(grey(photo), colorize(heat), alpha)
+
+
+def with_colorbar(image: np.ndarray, height: int = 14) -> np.ndarray:
+    """The image with the colour scale (low → high) drawn under it."""
+    from PIL import ImageDraw
+
+    width = image.shape[1]
+    bar = np.repeat(colorize(np.linspace(0, 1, width))[None], height, axis=0)
+    strip = Image.new("RGB", (width, height + 14), WHITE)
+    strip.paste(Image.fromarray(bar), (0, 14))
+    draw = ImageDraw.Draw(strip)
+    draw.text((2, 1), "low", fill=(60, 60, 60))
+    draw.text((width - 28, 1), "high", fill=(60, 60, 60))
+    return np.concatenate([image, np.asarray(strip)], axis=0)
 
 
 def tile(cells: np.ndarray, columns: int, gap: int = 2, color=SEPARATOR) -> np.ndarray:

@@ -32,6 +32,7 @@ IMAGENET_HOST = "storage.googleapis.com"
 IMAGENET_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
 CLASSIFIER_SIDE = 224  # VGG16's classifier only accepts 224×224 inputs
 HEAD_LAYERS = ("flatten", "fc1", "fc2", "predictions")
+INPUT = "input"  # the extractor's name for the preprocessed image itself
 LABELS_FILE = Path(__file__).parent / "data" / "imagenet_classes.json"
 
 
@@ -81,6 +82,30 @@ def pool_layers(backbone: Backbone) -> list[str]:
     return [n for n in backbone.layer_names if n.endswith("_pool")]
 
 
+def units(backbone: Backbone, layer: str) -> int:
+    """How many channels (conv) or neurons (dense) a layer has."""
+    return int(layer_by_name(backbone, layer).get_weights()[0].shape[-1])
+
+
+def unit_weights(backbone: Backbone, layer: str, index: int) -> tuple[str, np.ndarray, float]:
+    """What one unit computes before its activation: (the name of its input, its weights, its bias)."""
+    found = layer_by_name(backbone, layer)
+    kernel, bias = found.get_weights()
+    if not 0 <= index < kernel.shape[-1]:
+        raise InputError(f"{layer} has channels 0 to {kernel.shape[-1] - 1}; there is no channel {index}.")
+    names = [INPUT] + backbone.layer_names
+    return names[names.index(layer) - 1], kernel[..., index], float(bias[index])
+
+
+def layer_by_name(backbone: Backbone, name: str):
+    """A conv or dense layer, or an InputError that says what exists."""
+    for layer in backbone.layers:
+        if layer.name == name and layer.get_weights():
+            return layer
+    with_units = [layer.name for layer in backbone.layers if layer.get_weights()]
+    raise InputError(f"{name!r} is not a layer with channels; choose one of {', '.join(with_units)}.")
+
+
 def preprocess(images) -> tf.Tensor:
     """RGB images in [0, 1] (…, H, W, 3) as VGG16 wants them: the one place this happens."""
     return keras.applications.vgg16.preprocess_input(tf.cast(images, tf.float32) * 255.0)
@@ -93,20 +118,20 @@ def extractor(backbone: Backbone, names) -> keras.Model:
 
 @lru_cache(maxsize=64)
 def build_extractor(backbone: Backbone, names: tuple) -> keras.Model:
-    order = backbone.layer_names
+    order = [INPUT] + backbone.layer_names
     unknown = [n for n in names if n not in order]
     if unknown:
-        raise InputError(f"Unknown layer {unknown[0]!r}; this VGG16 has {', '.join(order)}.")
-    deepest = max(order.index(n) for n in names)
-    needs_head = order[deepest] in {layer.name for layer in backbone.head}
+        raise InputError(f"Unknown layer {unknown[0]!r}; this VGG16 has {', '.join(order[1:])}.")
+    deepest = max(order.index(n) for n in names) - 1
+    needs_head = order[deepest + 1] in {layer.name for layer in backbone.head}
     side = backbone.head_side if needs_head else None
     inputs = keras.Input((side, side, 3))
-    x, outputs = inputs, {}
+    x, outputs = inputs, {INPUT: inputs} if INPUT in names else {}
     for layer in backbone.layers[: deepest + 1]:
         x = layer(x)
         if layer.name in names:
             outputs[layer.name] = x
-    return keras.Model(inputs, outputs, name="features_to_" + order[deepest])
+    return keras.Model(inputs, outputs, name="features_to_" + order[deepest + 1])
 
 
 def features(backbone: Backbone, images01, names) -> dict[str, np.ndarray]:

@@ -84,6 +84,31 @@ def feature_match(layer: str, target: np.ndarray, item: int | None = None, name:
     return objective(name or f"features {layer}", fn, [layer])
 
 
+# ---------------------------------------------------------------- what a unit or a layer wants
+
+
+def unit(source: str, weights: np.ndarray, bias: float, item: int | None = None, name: str = "unit") -> Objective:
+    """Minus the mean pre-activation of one conv channel or dense neuron (a class logit is one).
+
+    Computed from the layer's input and the unit's own weights, so a unit whose ReLU is off
+    everywhere still has a gradient (a post-ReLU objective would leave it stuck at grey).
+    """
+    conv = weights.ndim == 3
+    kernel = tf.constant(weights[..., None] if conv else weights[:, None], tf.float32)
+
+    def fn(features, images):
+        x = features[source]
+        response = tf.nn.conv2d(x, kernel, 1, "SAME") if conv else tf.matmul(x, kernel)
+        return only(item, -batch_mean(response + bias))
+
+    return objective(name, fn, [source])
+
+
+def layer_energy(layer: str, item: int | None = None, name: str = "layer") -> Objective:
+    """Minus the mean squared activation of a whole layer: DeepDream's objective."""
+    return objective(name, lambda features, images: only(item, -batch_mean(tf.square(features[layer]))), [layer])
+
+
 # ---------------------------------------------------------------- regularizers
 
 
@@ -93,14 +118,30 @@ LUMA_CHROMA = np.array([[1, 1, 1], [1, -1, 0], [1, 1, -2]], np.float32) / np.arr
 
 
 def total_variation(power: float = 1.0, chroma: float = 1.0, name: str = "tv") -> Objective:
-    """Mean over pixels of |∂x|^p + |∂y|^p, colour (chroma) differences weighted by `chroma`."""
+    """(Σ|∂x|^p + Σ|∂y|^p) / (H·W), summed over colours: per pixel, so a weight means the same at any
+    size (times H·W it is `tf.image.total_variation` for p = 1). `chroma` ≠ 1 weighs colour
+    differences apart from luminance ones, to single out colour noise."""
     mix = LUMA_CHROMA * np.array([[1.0], [chroma], [chroma]], np.float32)
 
     def fn(features, images):
-        images = tf.einsum("bhwc,dc->bhwd", images, mix)
-        dy = tf.abs(images[:, 1:, :-1] - images[:, :-1, :-1])
-        dx = tf.abs(images[:, :-1, 1:] - images[:, :-1, :-1])
-        return batch_mean(dx ** power + dy ** power)
+        if chroma != 1.0:
+            images = tf.einsum("bhwc,dc->bhwd", images, mix)
+        dy = tf.abs(images[:, 1:] - images[:, :-1]) ** power
+        dx = tf.abs(images[:, :, 1:] - images[:, :, :-1]) ** power
+        pixels = tf.cast(tf.shape(images)[1] * tf.shape(images)[2], images.dtype)
+        return (tf.reduce_sum(dy, axis=(1, 2, 3)) + tf.reduce_sum(dx, axis=(1, 2, 3))) / pixels
+
+    return objective(name, fn)
+
+
+def blur_penalty(name: str = "blur") -> Objective:
+    """Mean squared difference between the image and its 3×3 Gaussian blur: penalizes fine noise."""
+    g = np.outer([1, 2, 1], [1, 2, 1]).astype(np.float32) / 16.0
+    kernel = tf.constant(np.tile(g[:, :, None, None], (1, 1, 3, 1)))
+
+    def fn(features, images):
+        padded = tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="SYMMETRIC")
+        return batch_mean(tf.square(images - tf.nn.depthwise_conv2d(padded, kernel, [1, 1, 1, 1], "VALID")))
 
     return objective(name, fn)
 

@@ -8,7 +8,8 @@ a generator: it yields a `Snapshot` every `every` steps, and closing it stops th
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from itertools import zip_longest
 from typing import Callable, Iterator
 
 import keras
@@ -47,23 +48,57 @@ def optimize(
     transform=None,
     seed: int = 0,
     jit: bool = False,
+    max_wait: float = 2.0,
 ) -> Iterator[Snapshot]:
     """Minimize `objective` over `param` = (variables, to_image); `net` maps [0, 1] images to features.
 
-    Yields a Snapshot every `every` steps and after the last one. Seeded: the same inputs and seed
-    give the same images.
+    Yields a Snapshot every `every` steps, or sooner once `max_wait` seconds have passed since the
+    last one (so a Stop, which acts between yields, is prompt), and after the last step (which
+    comes early if the optimizer converges). Seeded: the same inputs and seed give the same images.
     """
     variables, to_image = param
     rng = tf.random.Generator.from_seed(seed)
     evaluate = tf.function(lambda: loss_and_gradients(objective, to_image, net, variables, transform, rng),
-                           jit_compile=jit)
+                           jit_compile=jit, autograph=False)
     stepper = make_optimizer(optimizer, lr).minimize(evaluate, variables)
-    start = time.perf_counter()
+    start, last = time.perf_counter(), None
+    shown = start
     for step in range(1, steps + 1):
-        terms = next(stepper)
-        if step % every == 0 or step == steps:
+        terms, done = next(stepper, None), False
+        if terms is None:  # the optimizer has converged: report where it stopped
+            terms, step, done = last, step - 1, True
+        if step % every == 0 or step == steps or done or time.perf_counter() - shown > max_wait:
             losses = {name: value.numpy() for name, value in terms.items()}
-            yield Snapshot(step, to_uint8(to_image().numpy()), losses, time.perf_counter() - start)
+            shown = time.perf_counter()
+            yield Snapshot(step, to_uint8(to_image().numpy()), losses, shown - start)
+        if done:
+            return
+        last = terms
+
+
+def side_by_side(runs: list[Iterator[Snapshot]]) -> Iterator[list[Snapshot]]:
+    """Advance several runs in turn, yielding their latest snapshots together; a run that ends early
+    (converged) keeps its last one. Closing this closes them all."""
+    latest = [None] * len(runs)
+    try:
+        for snapshots in zip_longest(*runs):
+            latest = [new or old for new, old in zip(snapshots, latest)]
+            yield latest
+    finally:
+        for run in runs:
+            run.close()
+
+
+def coarse_to_fine(plan, run_stage) -> Iterator[Snapshot]:
+    """Chain runs over growing sizes: `plan` is [(shape, steps)], `run_stage(shape, steps, images)`
+    returns an `optimize` run that starts from the previous stage's uint8 images (None at first).
+    Steps are counted across stages."""
+    done, pictures = 0, None
+    for shape, steps in plan:
+        for snapshot in run_stage(shape, steps, pictures):
+            pictures = snapshot.images
+            yield replace(snapshot, step=done + snapshot.step)
+        done += steps
 
 
 def loss_and_gradients(objective, to_image, net, variables, transform, rng):
@@ -93,7 +128,7 @@ class Adam:
     def minimize(self, evaluate, variables) -> Iterator[dict]:
         self.optimizer.build(variables)
 
-        @tf.function
+        @tf.function(autograph=False)
         def step():
             terms, _, grads = evaluate()
             self.optimizer.apply_gradients(zip(grads, variables))
@@ -104,12 +139,13 @@ class Adam:
 
 
 class LBFGS:
-    """Limited-memory BFGS with a backtracking (Armijo) line search, for deterministic objectives.
+    """Limited-memory BFGS with a weak-Wolfe line search (expand while still steep, shrink when the
+    loss does not fall enough), for deterministic objectives.
 
-    The evaluation is compiled; the two-loop recursion runs in numpy on the flattened variables.
+    Stops (ends its iterator) when even a steepest-descent step no longer decreases the loss.
     """
 
-    backtracks = 6
+    tries = 8
 
     def __init__(self, lr: float = 1.0, memory: int = 10):
         self.lr, self.memory = lr, memory
@@ -124,24 +160,42 @@ class LBFGS:
             if slope >= 0:  # not a descent direction: restart from steepest descent
                 history.clear()
                 d, slope = -g, -float(g @ g)
-            t = self.lr if history else self.lr / max(np.abs(g).max(), 1e-12) * 0.01
-            for _ in range(self.backtracks):
-                self.set(variables, x + t * d)
-                new_terms, new_f, new_g = self.flat_eval(evaluate)
-                if new_f <= f + 1e-4 * t * slope:
-                    break
-                t *= 0.25
-            else:  # no decrease along d (converged, or a stale history): stay, forget the history
+            t = self.lr if history else self.lr * 0.01 / max(np.abs(g).max(), 1e-12)
+            found = self.line_search(evaluate, variables, x, d, f, slope, t)
+            if found is None:  # no decrease along d: a stale history, or convergence if already fresh
                 self.set(variables, x)
-                history.clear()
                 yield terms
+                if not history:
+                    return
+                history.clear()
                 continue
+            t, (new_terms, new_f, new_g) = found
             s, y = t * d, new_g - g
             if float(s @ y) > 1e-10:
                 history.append((s, y, 1.0 / float(s @ y)))
                 history[:] = history[-self.memory:]
             yield terms
             terms, f, g = new_terms, new_f, new_g
+
+    def line_search(self, evaluate, variables, x, d, f, slope, t):
+        """A step t along d with sufficient decrease (Armijo) and, if it can, a flattened slope
+        (curvature condition), and the evaluation there; None if the loss never fell."""
+        best = None
+        for _ in range(self.tries):
+            self.set(variables, x + t * d)
+            result = self.flat_eval(evaluate)
+            if result[1] > f + 1e-4 * t * slope:  # too far
+                if best is not None:
+                    break
+                t *= 0.25
+                continue
+            best = (t, result)
+            if float(result[2] @ d) >= 0.9 * slope:  # the slope has flattened enough
+                return best
+            t *= 4.0  # still steep: go further
+        if best is not None:
+            self.set(variables, x + best[0] * d)
+        return best
 
     @staticmethod
     def direction(g: np.ndarray, history) -> np.ndarray:

@@ -24,7 +24,10 @@ def straight_through_clip(x: tf.Tensor) -> tf.Tensor:
 
 
 def pixels(shape, init: np.ndarray | None = None, seed: int = 0, sd: float = 0.1):
-    """Raw RGB pixels, (B, H, W): start from grey plus noise of `sd`, or from `init` ([0, 1])."""
+    """Raw RGB pixels, (B, H, W): start from grey plus noise of `sd`, or from `init` ([0, 1]).
+
+    The network sees them clipped to [0, 1]; gradients pass straight through the clip.
+    """
     b, h, w = shape
     rng = np.random.default_rng(seed)
     start = 0.5 + sd * rng.standard_normal((b, h, w, 3)) if init is None else np.broadcast_to(init, (b, h, w, 3))
@@ -38,8 +41,7 @@ def spectrum_scale(h: int, w: int, decay: float = 1.0) -> np.ndarray:
     return (1.0 / np.maximum(freqs, 1.0 / max(h, w)) ** decay * np.sqrt(h * w)).astype(np.float32)
 
 
-def fourier(shape, init: np.ndarray | None = None, seed: int = 0, sd: float = 0.01, decay: float = 1.0,
-            decorrelate: bool = True):
+def fourier(shape, init: np.ndarray | None = None, seed: int = 0, sd: float = 0.01, decay: float = 1.0):
     """A scaled Fourier spectrum per colour channel, decorrelated colours and a sigmoid on top."""
     b, h, w = shape
     scale = spectrum_scale(h, w, decay)
@@ -52,8 +54,6 @@ def fourier(shape, init: np.ndarray | None = None, seed: int = 0, sd: float = 0.
     def to_image():
         coefficients = tf.complex(spectrum[0], spectrum[1]) * tf.cast(scale, tf.complex64)
         channels = tf.signal.irfft2d(coefficients, fft_length=[h, w]) / 4.0  # (B, 3, H, W)
-        if not decorrelate:
-            return straight_through_clip(tf.transpose(channels, (0, 2, 3, 1)) + 0.5)
         mixed = tf.einsum("bchw,dc->bhwd", channels, COLOR_MIXING)
         return tf.sigmoid(mixed)
 

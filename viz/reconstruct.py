@@ -17,13 +17,13 @@ import numpy as np
 from . import images, objectives
 from .errors import InputError, check_range
 from .model import Backbone, network
-from .optimize import OPTIMIZERS, optimize
+from .optimize import OPTIMIZERS, optimize, side_by_side
 from .param import pixels
 
 EVERY_BLOCK = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3")
 # Total variation weight by depth: detail survives in shallow layers, deep ones need the prior.
-SMOOTHNESS = {"block1": 0.1, "block2": 1.0, "block3": 5.0, "block4": 5.0, "block5": 5.0}
-HEAD_SMOOTHNESS = 5.0
+SMOOTHNESS = {"block1": 0.03, "block2": 0.3, "block3": 1.5, "block4": 1.5, "block5": 1.5}
+HEAD_SMOOTHNESS = 1.5
 DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
 MAX_STEPS, MAX_SIDE, MAX_LAYERS = 1000, 384, 6
 
@@ -69,12 +69,8 @@ def reconstruct(
     runs = [invert(backbone, target, layer, steps, smoothness, alpha, optimizer, lr, seed, every)
             for layer in layers]
     start = time.perf_counter()
-    try:
-        for snapshots in zip(*runs):
-            yield progress(target, layers, steps, snapshots, time.perf_counter() - start)
-    finally:
-        for run in runs:
-            run.close()
+    for latest in side_by_side(runs):
+        yield progress(target, layers, steps, latest, time.perf_counter() - start)
 
 
 def check_layers(backbone: Backbone, layers) -> list[str]:
@@ -119,7 +115,7 @@ def invert(backbone, target, layer, steps, smoothness, alpha, optimizer, lr, see
 def progress(target, layers, steps, snapshots, seconds) -> Reconstruction:
     pictures = [s.images[0] for s in snapshots]
     return Reconstruction(
-        step=snapshots[0].step, steps=steps, seconds=seconds, target=target,
+        step=max(s.step for s in snapshots), steps=steps, seconds=seconds, target=target,
         layers=list(layers), images=pictures,
         feature_error=[float(np.sqrt(s.losses["features"][0])) for s in snapshots],
         psnr=[psnr(p, target) for p in pictures],

@@ -23,7 +23,7 @@ def jitter(d: int):
     def fn(images, rng):
         h, w = images.shape[1] - d, images.shape[2] - d
         dy, dx = tf.unstack(rng.uniform([2], 0, d + 1, dtype=tf.int32))
-        return images[:, dy:dy + h, dx:dx + w, :]
+        return tf.slice(images, tf.stack([0, dy, dx, 0]), [-1, h, w, -1])
     return fn
 
 

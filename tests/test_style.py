@@ -1,0 +1,97 @@
+"""Style transfer: the tutorial's terms on hand-computed cases, and runs on the real offline weights."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from viz import style as S
+from viz.errors import InputError
+
+STYLES = Path(__file__).resolve().parent.parent / "examples" / "styles"
+
+
+def test_gram_matches_a_hand_computed_case():
+    f = np.zeros((1, 2, 2, 2), np.float32)
+    f[0, :, :, 0] = [[1, 2], [3, 4]]
+    f[0, :, :, 1] = [[1, 0], [0, 1]]
+    g = S.gram(tf.constant(f)).numpy()[0]
+    # Σ F⊗F / (H·W): [[1+4+9+16, 1+4], [1+4, 2]] / 4
+    np.testing.assert_allclose(g, [[7.5, 1.25], [1.25, 0.5]])
+
+
+def test_style_loss_is_the_mean_over_layers_of_the_mean_squared_gram_difference():
+    a = np.ones((1, 2, 2, 2), np.float32)
+    target_a = np.zeros((1, 2, 2), np.float32)  # gram(a) is all ones: squared difference 1 everywhere
+    b = np.zeros((1, 2, 2, 3), np.float32)
+    target_b = np.full((1, 3, 3), 2.0, np.float32)  # gram(b) is zero: squared difference 4
+    loss = S.style_loss({"a": target_a, "b": target_b})({"a": tf.constant(a), "b": tf.constant(b)}, None)
+    assert loss["style"].numpy().tolist() == [pytest.approx((1 + 4) / 2)]
+
+
+def test_content_loss_is_the_mean_squared_feature_difference():
+    loss = S.content_loss({"c": np.zeros((1, 2, 2, 1), np.float32)})
+    value = loss({"c": tf.constant([[[[1.0], [3.0]], [[0.0], [0.0]]]])}, None)["content"].numpy()[0]
+    assert value == pytest.approx((1 + 9) / 4)
+
+
+def test_tv_weight_is_the_tutorials_summed_variation(backbone, photo):
+    content01 = photo / 255.0
+    objective = S.transfer_objective(backbone, content01.astype(np.float32), content01.astype(np.float32),
+                                     ["block1_conv1"], ["block2_conv1"], {"style": 0.0, "content": 0.0, "tv": 30.0})
+    image = tf.constant(content01[None], tf.float32)
+    ours = objective({"block1_conv1": tf.zeros((1, 1, 1, 64)), "block2_conv1": tf.zeros((1, 1, 1, 128))}, image)
+    np.testing.assert_allclose(ours["tv"].numpy(), 30.0 * tf.image.total_variation(image).numpy(), rtol=1e-4)
+
+
+def test_the_total_loss_falls_on_the_real_weights(backbone, photo):
+    style = S.images.load_image(STYLES / "mosaic.jpg")
+    runs = list(S.style_transfer(backbone, photo, style, size=96, steps=12, every=1, coarse_to_fine_stages=False))
+    totals = [sum(r.losses.values()) for r in runs]
+    assert totals[-1] < 0.7 * totals[0]
+    assert set(runs[-1].losses) == {"style", "content", "tv"}
+    assert runs[-1].images[0].shape == (64, 96, 3)
+
+
+def test_coarse_to_fine_puts_most_steps_at_small_sizes():
+    plan = S.stage_plan((300, 400), 100, True)
+    assert plan == [((75, 100), 50), ((150, 200), 30), ((300, 400), 20)]
+    assert S.stage_plan((300, 400), 100, False) == [((300, 400), 100)]
+
+
+def test_staged_run_ends_at_full_size(backbone, photo):
+    style = S.images.load_image(STYLES / "swirls.jpg")
+    runs = list(S.style_transfer(backbone, photo, style, size=128, steps=10, every=2))
+    assert runs[-1].step == 10 and runs[-1].images[0].shape == (85, 128, 3)
+    assert runs[0].images[0].shape[1] == 32
+
+
+def test_keeping_colours_keeps_the_contents_chroma(backbone, photo):
+    style = S.images.load_image(STYLES / "circles.jpg")
+    final = list(S.style_transfer(backbone, photo, style, size=96, steps=6, every=6, keep_colors=True,
+                                  coarse_to_fine_stages=False))[-1].images[0]
+    content = S.images.fit_long_side(photo, 96)
+    chroma = lambda im: (S.images.to_float(im) @ S.YIQ.T)[..., 1:]  # noqa: E731
+    assert np.abs(chroma(final) - chroma(content)).mean() < 0.02
+    assert np.abs(final.astype(float) - content).mean() > 1  # but it did change
+
+
+def test_per_layer_mode_gives_one_panel_per_layer(backbone, photo):
+    style = S.images.load_image(STYLES / "swirls.jpg")
+    runs = list(S.style_per_layer(backbone, photo, style, ["block1_conv1", "block3_conv1"], size=64, steps=4,
+                                  every=2))
+    assert runs[-1].captions == ["block1_conv1", "block3_conv1"] and len(runs[-1].images) == 2
+    assert runs[-1].losses["style"] < 1.0  # below the content photo's own score
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"size": 2000}, "Output size must be between"),
+    ({"steps": -1}, "Steps must be between"),
+    ({"start": "random"}, "Start must be one of"),
+    ({"style_weight": -1}, "Style weight must be between"),
+    ({"style_scale": 5}, "Style scale must be between"),
+])
+def test_limits_give_clear_errors(backbone, photo, kwargs, message):
+    with pytest.raises(InputError, match=message):
+        next(S.style_transfer(backbone, photo, photo, **kwargs))

@@ -1,0 +1,176 @@
+"""Where does the evidence for a target lie? Grad-CAM, Grad-CAM++, gradient saliency and SmoothGrad.
+
+Targets: an ImageNet class (its logit; with the classifier), a channel `layer:channel` (its mean
+activation) or a whole layer (its mean activation), so the view also works offline. All maps come
+from one gradient helper, `score_gradients`: no optimization loop here.
+
+Grad-CAM: Selvaraju et al. 2017; Grad-CAM++: Chattopadhay et al. 2018 (the closed form used by
+tf-keras-vis); SmoothGrad: Smilkov et al. 2017. Sanity: Adebayo et al. 2018 (see the tests).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from . import images
+from .errors import InputError, check_range
+from .model import Backbone, extractor, features, imagenet_labels, preprocess
+from .visualize import Target, parse_target
+
+METHODS = ("Grad-CAM", "Grad-CAM++", "gradient", "SmoothGrad")
+SANITY_FAILS: tuple[str, ...] = ()  # methods whose maps survive weight randomization (see the tests)
+DEFAULT_LAYER = "block5_conv3"
+MAX_SAMPLES = 64
+
+
+@dataclass
+class Attribution:
+    """Heat maps in [0, 1] at the photo's size, one per method, for one target."""
+
+    target: Target
+    score: float
+    layer: str  # where Grad-CAM looked
+    maps: dict[str, np.ndarray]  # method -> (H, W) in [0, 1]
+    photo: np.ndarray  # the image the maps belong to (uint8)
+
+
+def resolve_targets(backbone: Backbone, photo01: np.ndarray, target: str | None, top: int = 3) -> list[Target]:
+    """The named target, or (with the classifier, for an empty target) the top predicted classes."""
+    if target and target.strip():
+        return [parse_target(backbone, target.strip())]
+    if not backbone.has_classifier:
+        raise InputError("Name a target: these weights have no classifier, so use a channel like "
+                         "block5_conv3:42 or a layer like block4_conv3.")
+    top = check_range("Top classes", top, 1, 10)
+    logits = features(backbone, photo01[None], ["predictions"])["predictions"][0]
+    best = np.argsort(-logits)[:top]
+    labels = imagenet_labels()
+    return [Target(labels[i], "class", "predictions", int(i)) for i in best]
+
+
+def attribution(
+    backbone: Backbone,
+    photo: np.ndarray,
+    target: str | None = None,
+    methods=METHODS,
+    layer: str = DEFAULT_LAYER,
+    noise: float = 0.15,
+    samples: int = 25,
+    top: int = 3,
+    size: int = 224,
+    seed: int = 0,
+) -> list[Attribution]:
+    """Heat maps of `methods` for the target (or the top classes) on a uint8 RGB photo."""
+    methods = [methods] if isinstance(methods, str) else list(methods or METHODS)
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+        raise InputError(f"Unknown method {unknown[0]!r}; use {', '.join(METHODS)}.")
+    noise = check_range("Noise level", noise, 0.0, 1.0)
+    samples = check_range("Samples", samples, 1, MAX_SAMPLES)
+    size = check_range("Image size", size, 64, 512)
+    picture = working_photo(backbone, photo, target, size)
+    x = images.to_float(picture)[None]
+    results = []
+    for chosen in resolve_targets(backbone, x[0], target, top):
+        cam_layer = gradcam_layer(backbone, chosen, layer)
+        scores, acts, act_grads, pixel_grads = score_gradients(backbone, x, chosen, cam_layer)
+        maps = {}
+        if "Grad-CAM" in methods:
+            maps["Grad-CAM"] = upsample(gradcam(acts[0], act_grads[0]), picture.shape[:2])
+        if "Grad-CAM++" in methods:
+            maps["Grad-CAM++"] = upsample(gradcam_plus_plus(acts[0], act_grads[0]), picture.shape[:2])
+        if "gradient" in methods:
+            maps["gradient"] = saliency(pixel_grads[0])
+        if "SmoothGrad" in methods:
+            maps["SmoothGrad"] = smoothgrad(backbone, x[0], chosen, noise, samples, seed)
+        results.append(Attribution(chosen, float(scores.numpy()[0]), cam_layer, maps, picture))
+    return results
+
+
+def working_photo(backbone: Backbone, photo: np.ndarray, target: str | None, size: int) -> np.ndarray:
+    """The photo at `size`, or squashed to the classifier's square when a class is involved."""
+    on_classes = backbone.has_classifier and not (target and (":" in target or target.strip() in backbone.layer_names))
+    if on_classes and backbone.head_side:
+        return images.resize(photo, (backbone.head_side, backbone.head_side))
+    return images.fit_long_side(photo, size)
+
+
+def gradcam_layer(backbone: Backbone, target: Target, layer: str) -> str:
+    """Grad-CAM looks at `layer`, or at the target's own layer when `layer` lies deeper than it."""
+    names = backbone.layer_names
+    if layer not in names or "_conv" not in layer:
+        raise InputError(f"Grad-CAM needs a conv layer such as {DEFAULT_LAYER}; got {layer!r}.")
+    return layer if names.index(layer) <= names.index(target.layer) else target.layer
+
+
+def score(outputs: dict, target: Target) -> tf.Tensor:
+    """The scalar per image that the maps explain: a logit, or a channel's or layer's mean activation."""
+    values = outputs[target.layer]
+    if target.kind == "class":
+        return values[:, target.unit]
+    if target.kind == "channel":
+        return tf.reduce_mean(values[..., target.unit], axis=tuple(range(1, len(values.shape) - 1)))
+    return tf.reduce_mean(tf.reshape(values, (tf.shape(values)[0], -1)), axis=1)
+
+
+def score_gradients(backbone: Backbone, images01, target: Target, layer: str | None):
+    """The one gradient helper: scores (B,), `layer`'s activations and their gradients, and the
+    gradients with respect to the [0, 1] pixels."""
+    names = [target.layer] + ([layer] if layer and layer != target.layer else [])
+    model = extractor(backbone, names)
+    x = tf.convert_to_tensor(images01, tf.float32)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        outputs = model(preprocess(x), training=False)
+        scores = score(outputs, target)
+    wanted = [outputs[layer]] if layer else []
+    grads = tape.gradient(scores, wanted + [x])
+    acts = outputs[layer].numpy() if layer else None
+    return scores, acts, grads[0].numpy() if layer else None, grads[-1].numpy()
+
+
+def gradcam(acts: np.ndarray, grads: np.ndarray) -> np.ndarray:
+    """ReLU(Σₖ αₖ Aₖ) with αₖ the spatial mean of ∂score/∂Aₖ."""
+    weights = grads.mean(axis=(0, 1))
+    return np.maximum((acts * weights).sum(axis=-1), 0)
+
+
+def gradcam_plus_plus(acts: np.ndarray, grads: np.ndarray) -> np.ndarray:
+    """Grad-CAM++: positive gradients weighted by the closed-form αs (exponential-score trick)."""
+    g2, g3 = grads ** 2, grads ** 3
+    denominator = 2 * g2 + acts.sum(axis=(0, 1), keepdims=True) * g3
+    alphas = g2 / np.where(denominator != 0, denominator, 1)
+    norm = alphas.sum(axis=(0, 1), keepdims=True)
+    alphas /= np.where(norm != 0, norm, 1)
+    weights = (np.maximum(grads, 0) * alphas).sum(axis=(0, 1))
+    return np.maximum((acts * weights).sum(axis=-1), 0)
+
+
+def saliency(pixel_grads: np.ndarray) -> np.ndarray:
+    """|∂score/∂pixel|, the largest over the colour channels, normalized (robust to outliers)."""
+    return images.normalize_robust(np.abs(pixel_grads).max(axis=-1))
+
+
+def smoothgrad(backbone: Backbone, image01: np.ndarray, target: Target, noise: float, samples: int,
+               seed: int) -> np.ndarray:
+    """The gradient saliency averaged over `samples` noisy copies, computed as one batch."""
+    rng = np.random.default_rng(seed)
+    sigma = noise * float(image01.max() - image01.min())
+    batch = image01[None] + rng.normal(0, sigma, (samples,) + image01.shape).astype(np.float32)
+    pixel_grads = score_gradients(backbone, batch, target, None)[3]
+    return images.normalize_robust(np.abs(pixel_grads).max(axis=-1).mean(axis=0))
+
+
+def upsample(cam: np.ndarray, shape) -> np.ndarray:
+    """A coarse map resized to the photo (bilinear) and normalized to [0, 1]."""
+    big = tf.image.resize(cam[None, ..., None], shape, method="bilinear").numpy()[0, ..., 0]
+    return images.normalize(np.maximum(big, 0))
+
+
+def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation of two maps of the same shape."""
+    ranks = [np.argsort(np.argsort(m.ravel(), kind="stable"), kind="stable") for m in (a, b)]
+    return float(np.corrcoef(*ranks)[0, 1])

@@ -1,0 +1,250 @@
+"""Class, channel and layer visualization by gradient ascent, several targets in one batch.
+
+Targets: an ImageNet class by name (its pre-softmax logit; needs the classifier), a channel written
+`layer:channel` (e.g. `block4_conv3:42`, works offline), or a whole layer (DeepDream). The "lucid"
+preset follows Olah et al., "Feature Visualization" (Distill 2017): Fourier parametrization with
+decorrelated colour, and robustness to padding, jitter, scaling and rotation. The "raw" preset is
+plain gradient ascent on pixels. Starting from a photo amplifies what a layer sees in it (DeepDream),
+over a few octaves of growing size.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from typing import Iterator
+
+import numpy as np
+import tensorflow as tf
+
+from . import images, objectives, param, transforms
+from .errors import InputError, check_range
+from .model import Backbone, class_index, imagenet_labels, network, unit_weights
+from .optimize import coarse_to_fine, optimize
+
+MAX_TARGETS, MAX_STEPS, MAX_SIDE, MAX_OCTAVES = 8, 1000, 384, 4
+OCTAVE_SCALE = 1.4
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the images are parametrized, transformed and regularized (a preset, then the knobs)."""
+
+    parametrization: str = "fourier"  # "fourier" (decorrelated colour) or "pixels"
+    lr: float = 0.05
+    jitter: int = 8  # px
+    scale: float = 0.1  # random scale in 1 ± scale
+    rotate: float = 10.0  # degrees, ±
+    blur: float = 0.0
+    tv: float = 0.0
+
+
+PRESETS = {
+    "lucid": Settings(),
+    "raw": Settings(parametrization="pixels", lr=0.02, jitter=0, scale=0.0, rotate=0.0),
+}
+
+
+@dataclass(frozen=True)
+class Target:
+    """One thing to visualize: which unit (or layer) and how to caption it."""
+
+    text: str  # as the user wrote it, normalized
+    kind: str  # "class", "channel" or "layer"
+    layer: str  # the layer the objective reads
+    unit: int | None = None  # channel or class index
+
+
+@dataclass
+class Visualization:
+    """One streamed state: an image per target, with how strongly its target responds."""
+
+    step: int
+    steps: int
+    seconds: float
+    targets: list[Target]
+    images: list[np.ndarray]  # uint8
+    responses: list[float]  # mean pre-activation (channel, class logit) or mean square (layer)
+    probabilities: list[float | None]  # class targets, at the end: softmax under random jitter
+
+
+def parse_targets(backbone: Backbone, targets) -> list[Target]:
+    """Targets from a comma-separated string or a list: classes, `layer:channel` or layer names."""
+    items = [targets] if isinstance(targets, str) else list(targets or [])
+    texts = [t.strip() for item in items for t in str(item).split(",") if t.strip()]
+    if not texts:
+        raise InputError("Give at least one target: an ImageNet class, a channel like block4_conv3:42, "
+                         "or a layer name.")
+    if len(texts) > MAX_TARGETS:
+        raise InputError(f"At most {MAX_TARGETS} targets at once; got {len(texts)}.")
+    return [parse_target(backbone, text) for text in texts]
+
+
+def parse_target(backbone: Backbone, text: str) -> Target:
+    if ":" in text:
+        layer, _, channel = text.partition(":")
+        layer = layer.strip()
+        try:
+            index = int(channel)
+        except ValueError:
+            raise InputError(f"In {text!r}, the channel after ':' must be a whole number.") from None
+        unit_weights(backbone, layer, index)  # checks the layer and the channel range
+        return Target(f"{layer}:{index}", "channel", layer, index)
+    if text in backbone.layer_names:
+        return Target(text, "layer", text)
+    if not backbone.has_classifier:
+        if text.lower() in (label.lower() for label in imagenet_labels()):
+            raise InputError(f"The class {text!r} needs the ImageNet classifier, which these weights "
+                             f"({backbone.source}) do not have. Channels such as block4_conv3:42 work.")
+        raise InputError(f"Unknown target {text!r}: use a layer name, a channel like block4_conv3:42, "
+                         "or (with the ImageNet weights) a class name.")
+    index = class_index(text)
+    return Target(imagenet_labels()[index], "class", "predictions", index)
+
+
+def settings_for(preset: str, **knobs) -> Settings:
+    """A preset's settings with the knobs that are not None applied."""
+    if preset not in PRESETS:
+        raise InputError(f"Unknown preset {preset!r}; use one of {', '.join(PRESETS)}.")
+    chosen = {k: v for k, v in knobs.items() if v is not None}
+    checked = {
+        "lr": lambda v: check_range("Learning rate", v, 1e-4, 1.0),
+        "jitter": lambda v: check_range("Jitter", v, 0, 32),
+        "scale": lambda v: check_range("Scale", v, 0.0, 0.5),
+        "rotate": lambda v: check_range("Rotation", v, 0.0, 45.0),
+        "blur": lambda v: check_range("Blur", v, 0.0, 100.0),
+        "tv": lambda v: check_range("Total variation", v, 0.0, 100.0),
+    }
+    return replace(PRESETS[preset], **{k: checked[k](v) for k, v in chosen.items()})
+
+
+def visualize(
+    backbone: Backbone,
+    targets,
+    steps: int = 256,
+    size: int = 224,
+    preset: str = "lucid",
+    start: np.ndarray | None = None,
+    octaves: int = 1,
+    seed: int = 0,
+    every: int = 16,
+    **knobs,
+) -> Iterator[Visualization]:
+    """Images that excite each target, one batch for all; yields progress every `every` steps.
+
+    `start` (a uint8 photo) starts from that photo instead of noise; `octaves` > 1 then runs at
+    growing sizes, each octave continuing from the last. `knobs` override the preset's Settings.
+    """
+    chosen = parse_targets(backbone, targets)
+    steps = check_range("Steps", steps, 1, MAX_STEPS)
+    size = check_range("Image size", size, 64, MAX_SIDE)
+    octaves = check_range("Octaves", octaves, 1, MAX_OCTAVES) if start is not None else 1
+    settings = settings_for(preset, **knobs)
+    net = network(backbone, list(dict.fromkeys(sources(backbone, chosen))))
+    objective = build_objective(backbone, chosen, settings)
+    robustness = make_transform(settings)
+    shape = image_shape(backbone, chosen, size, robustness, start)
+    begin = time.perf_counter()
+
+    def run_stage(stage_shape, stage_steps, previous):
+        init = starting_point(start if previous is None else previous, stage_shape, len(chosen))
+        return optimize(objective, make_param(settings, len(chosen), stage_shape, init, seed), net,
+                        steps=stage_steps, every=every, optimizer="adam", lr=settings.lr, transform=robustness,
+                        seed=seed)
+
+    for snapshot in coarse_to_fine(octave_plan(shape, steps, octaves), run_stage):
+        last = snapshot.step == steps
+        yield Visualization(
+            snapshot.step, steps, time.perf_counter() - begin, chosen, list(snapshot.images),
+            [-float(v) for v in snapshot.losses["target"]],
+            jittered_probabilities(backbone, chosen, snapshot.images, seed) if last else [None] * len(chosen))
+
+
+def sources(backbone: Backbone, targets: list[Target]) -> list[str]:
+    """The layers the objective reads: a unit's input, or the whole layer."""
+    return [unit_weights(backbone, t.layer, t.unit)[0] if t.unit is not None else t.layer for t in targets]
+
+
+def build_objective(backbone: Backbone, targets: list[Target], settings: Settings) -> objectives.Objective:
+    terms = []
+    for item, target in enumerate(targets):
+        if target.unit is None:
+            terms.append(objectives.layer_energy(target.layer, item, name="target"))
+        else:
+            source, weights, bias = unit_weights(backbone, target.layer, target.unit)
+            terms.append(objectives.unit(source, weights, bias, item, name="target"))
+    total = sum(terms[1:], terms[0])
+    if settings.tv:
+        total += settings.tv * objectives.total_variation()
+    if settings.blur:
+        total += settings.blur * objectives.blur_penalty()
+    return total
+
+
+def make_transform(settings: Settings):
+    """The robustness transforms of the settings (None for none)."""
+    steps = []
+    if settings.jitter:
+        steps += [transforms.pad(settings.jitter + 4), transforms.jitter(settings.jitter)]
+    if settings.scale or settings.rotate:
+        steps.append(transforms.scale_rotate((1 - settings.scale, 1 + settings.scale), settings.rotate))
+    if settings.jitter:
+        steps.append(transforms.jitter(4))
+    return transforms.compose(steps) if steps else None
+
+
+def image_shape(backbone: Backbone, targets: list[Target], size: int, transform, start) -> tuple[int, int]:
+    """(H, W): square, or the photo's aspect; with a fixed-size classifier, the side that the
+    transforms turn into its input."""
+    head = {layer.name for layer in backbone.head}
+    if backbone.head_side and any(t.layer in head for t in targets):
+        probe = tf.zeros((1, 64, 64, 3))
+        growth = 0 if transform is None else int(transform(probe, tf.random.Generator.from_seed(0)).shape[1]) - 64
+        return backbone.head_side - growth, backbone.head_side - growth
+    if start is None:
+        return size, size
+    return images.fit_long_side(start, size).shape[:2]
+
+
+def octave_plan(shape: tuple[int, int], steps: int, octaves: int) -> list[tuple[tuple[int, int], int]]:
+    """(shape, steps) per octave, smallest first, ending at `shape`; the steps shared out evenly."""
+    plan = []
+    for k in range(octaves):
+        factor = OCTAVE_SCALE ** (octaves - 1 - k)
+        share = steps // octaves + (1 if k < steps % octaves else 0)
+        if share:
+            plan.append(((max(32, round(shape[0] / factor)), max(32, round(shape[1] / factor))), share))
+    return plan
+
+
+def starting_point(pictures, shape: tuple[int, int], count: int):
+    """None (noise), or [0, 1] images at `shape` from a photo or the previous octave's images."""
+    if pictures is None:
+        return None
+    pictures = np.broadcast_to(pictures, (count,) + np.shape(pictures)[-3:]) if np.ndim(pictures) == 3 else pictures
+    return np.stack([images.to_float(images.resize(np.ascontiguousarray(p), shape)) for p in pictures])
+
+
+def make_param(settings: Settings, count: int, shape: tuple[int, int], init, seed: int):
+    make = param.fourier if settings.parametrization == "fourier" else param.pixels
+    return make((count,) + tuple(shape), init=init, seed=seed)
+
+
+def jittered_probabilities(backbone: Backbone, targets: list[Target], pictures, seed: int, copies: int = 8):
+    """Each class target's softmax probability, averaged over randomly jittered copies of its image."""
+    if not any(t.kind == "class" for t in targets):
+        return [None] * len(targets)
+    net = network(backbone, ["predictions"])
+    jitter = make_transform(PRESETS["lucid"])
+    rng = tf.random.Generator.from_seed(seed)
+    side = backbone.head_side or pictures.shape[1]
+    result = []
+    for target, picture in zip(targets, pictures):
+        if target.kind != "class":
+            result.append(None)
+            continue
+        batch = tf.repeat(images.to_float(picture)[None], copies, axis=0)
+        seen = tf.image.resize(jitter(batch, rng), (side, side))
+        probs = tf.nn.softmax(net(seen)["predictions"]).numpy()[:, target.unit]
+        result.append(float(probs.mean()))
+    return result
