@@ -290,7 +290,7 @@ CHANNEL_EXAMPLES = ["block3_conv3:12", "block4_conv3:42", "block4_conv3:97", "bl
 CUSTOM = "custom"
 
 
-def run_visualize(backbone: Backbone, targets: list[str] | str, steps: int = 256, size: int = 224,
+def run_visualize(backbone: Backbone, targets: list[str] | str, steps: int = 256, size: int = 160,
                   preset: str = "lucid", start: str = "noise", photo: str | None = None, octaves: int = 1,
                   seed: int = 0, parametrization: str = "fourier", lr: float = 0.05, jitter: int = 8,
                   scale: float = 0.1, rotate: float = 10.0, blur: float = 0.0, tv: float = 0.0):
@@ -328,7 +328,7 @@ def visualization_tab(backbone: Backbone) -> None:
                                       max_choices=vis.MAX_TARGETS, label="Targets (up to 8)",
                                       info="Type to search; any channel works, e.g. block4_conv1:311.")
                 steps = Slider(16, vis.MAX_STEPS, value=256, step=16, label="Steps")
-                size = Slider(64, vis.MAX_SIDE, value=224, step=16, label="Image size (px)")
+                size = Slider(64, vis.MAX_SIDE, value=160, step=16, label="Image size (px)")
                 preset = gr.Radio(["lucid", "raw", CUSTOM], value="lucid", label="Regularization",
                                   info="lucid: Fourier + decorrelated colour + transforms; raw: plain ascent.")
                 with gr.Accordion("Start from a photo (DeepDream)", open=False):
@@ -381,13 +381,15 @@ MODES = ("style transfer", "style per layer")
 
 
 def run_style_transfer(backbone: Backbone, content: str, style: str, style_strength: float | None = None,
-                       content_strength: float = 4.0, smoothness: float = 30.0, size: int = 384, steps: int = 300,
+                       content_strength: float = 4.0, smoothness: float | None = None, size: int = 384,
+                       steps: int = 300,
                        start: str = "content", keep_colors: bool = False, style_scale: float = 1.0, seed: int = 0,
                        mode: str = MODES[0], layers: list[str] | None = None):
     """Gatys style transfer (or the per-layer study), streaming the image and the three loss terms.
 
-    style_strength and content_strength are log10 of the weights (the style default depends on
-    the weights in use: 1e-2 with ImageNet's, 1.0 offline)."""
+    style_strength and content_strength are log10 of the weights; the style and smoothness defaults
+    depend on the weights in use (1e-2 and 30 with ImageNet's, as in the TensorFlow tutorial; 1.0
+    and 5 offline)."""
     content_photo, style_photo = images.load_image(content), images.load_image(style)
     if mode == MODES[1]:
         run = st.style_per_layer(backbone, content_photo, style_photo, layers or list(st.STYLE_LAYERS),
@@ -430,7 +432,8 @@ def style_tab(backbone: Backbone) -> None:
                 size = Slider(128, st.MAX_SIDE, value=384, step=32, label="Output size (long side, px)")
                 with gr.Accordion("More settings", open=False):
                     content_strength = Slider(0, 8, value=4, step=0.25, label="Content strength (log10)")
-                    smoothness = Slider(0, 300, value=30, step=1, label="Smoothness (TV weight)")
+                    smoothness = Slider(0, 300, value=st.default_tv_weight(backbone), step=1,
+                                        label="Smoothness (TV weight)", info="The default depends on the weights.")
                     start = gr.Radio(list(st.STARTS), value="content", label="Start from")
                     keep_colors = gr.Checkbox(value=False, label="Keep the content's colours (luminance only)")
                     style_scale = Slider(0.25, 2.0, value=1.0, step=0.05, label="Style scale",

@@ -77,9 +77,7 @@ def main():
         sheet += [ref_image, image, images.stretch(image)]
     OUT.mkdir(exist_ok=True)
     rows = [images.side_by_side(sheet[:1] + sheet[i:i + 3]) for i in range(1, len(sheet), 3)]
-    width = max(r.shape[1] for r in rows)
-    rows = [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
-    images.save_png(np.concatenate(rows), str(OUT / "reconstruction.png"))
+    images.save_png(images.stack_rows(rows), str(OUT / "reconstruction.png"))
     print(f"\ncontact sheet (photo | reference | engine | engine, contrast stretched): {OUT / 'reconstruction.png'}")
 
 

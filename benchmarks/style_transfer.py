@@ -4,8 +4,9 @@ One process, offline (HED) weights, content at 384 px (long side), the same obje
 tutorial's (style weight 1e-2, content 1e4, TV 30; style layers block1-5_conv1, content block5_conv2).
 1. Reference: Adam (lr 0.02, β₁ 0.99, ε 0.1) from the content image, clipped to [0, 1], 300 steps;
    its final total loss is L₃₀₀.
-2. Ours: `viz.style.style_transfer` at its defaults (coarse to fine, L-BFGS); the time at which its
-   full-size image first scores ≤ L₃₀₀ under the same objective.
+2. Ours: `viz.style.style_transfer` at its defaults (coarse to fine, L-BFGS, bfloat16); the time at
+   which its full-size image first scores ≤ L₃₀₀ under the same objective (checked in float32 on
+   the uint8 image).
 It prints both times and their ratio, seconds per step at full size against the step's FLOP count,
 and writes the two pictures side by side to benchmarks/out/.
 
@@ -67,7 +68,8 @@ def step_flops(net, shape):
 
     graph = step.get_concrete_function().graph
     from tensorflow.python.profiler import model_analyzer, option_builder
-    stats = model_analyzer.profile(graph, options=option_builder.ProfileOptionBuilder.float_operation())
+    options = option_builder.ProfileOptionBuilder(option_builder.ProfileOptionBuilder.float_operation())
+    stats = model_analyzer.profile(graph, options=options.with_empty_output().build())
     return stats.total_float_ops
 
 
@@ -91,17 +93,21 @@ def main():
     target = total_loss(objective, net, reference[None])
     print(f"reference: 300 Adam steps in {ref_seconds:.1f} s ({ref_step:.3f} s/step), L300 = {target:.4g}")
 
-    start, reached, ours = time.perf_counter(), None, None
+    start, checking, reached, ours = time.perf_counter(), 0.0, None, None
     for snapshot in style_transfer(backbone, content, style, TUTORIAL_WEIGHTS["style"], size=args.size, every=1):
         ours = snapshot.images[0]
-        full_size = ours.shape[:2] == content.shape[:2]
-        if full_size and sum(snapshot.losses.values()) <= target:
-            reached = (time.perf_counter() - start, snapshot.step)
-            break
+        near = ours.shape[:2] == content.shape[:2] and sum(snapshot.losses.values()) <= 1.02 * target
+        if near:  # confirm in float32 on the uint8 image itself; the check's time is not counted
+            check = time.perf_counter()
+            passed = total_loss(objective, net, images.to_float(ours)[None]) <= target
+            checking += time.perf_counter() - check
+            if passed:
+                reached = (time.perf_counter() - start - checking, snapshot.step)
+                break
     final = total_loss(objective, net, images.to_float(ours)[None])
     if reached:
-        print(f"ours: full-size loss ≤ L300 after {reached[0]:.1f} s (step {reached[1]}, clipped uint8 image "
-              f"scores {final:.4g}) → {ref_seconds / reached[0]:.1f}× faster")
+        print(f"ours: the full-size image scores ≤ L300 ({final:.4g}) after {reached[0]:.1f} s (step "
+              f"{reached[1]} of coarse-to-fine L-BFGS, bfloat16) → {ref_seconds / reached[0]:.1f}× faster")
     else:
         print(f"ours: did not reach L300 within its steps (final {final:.4g})")
     flops = step_flops(net, content.shape[:2])

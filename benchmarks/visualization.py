@@ -32,7 +32,7 @@ def naive_ascent(backbone, layer, channels, steps, size, lr=0.02, seed=0):
     """The naive reference: maximize each channel's post-ReLU mean on raw pixels with Adam."""
     net = network(backbone, [layer])
     rng = np.random.default_rng(seed)
-    x = tf.Variable((0.5 + 0.1 * rng.standard_normal((len(channels), size, size, 3))).astype(np.float32))
+    x = tf.Variable((0.5 + 0.01 * rng.standard_normal((len(channels), size, size, 3))).astype(np.float32))
     mask = tf.one_hot(channels, units(backbone, layer))  # item i looks at channel i
     adam = tf.keras.optimizers.Adam(lr)
 
@@ -83,9 +83,7 @@ def main():
         report(backbone, "lucid", layer, final.images, channels, best, time.perf_counter() - start)
         rows += [images.side_by_side(list(naive)), images.side_by_side(final.images)]
     OUT.mkdir(exist_ok=True)
-    width = max(r.shape[1] for r in rows)
-    rows = [np.pad(r, ((0, 4), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
-    images.save_png(np.concatenate(rows), str(OUT / "visualization.png"))
+    images.save_png(images.stack_rows(rows), str(OUT / "visualization.png"))
     print(f"\ncontact sheet (per layer: naive row, then Lucid row): {OUT / 'visualization.png'}")
 
 

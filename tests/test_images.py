@@ -115,3 +115,24 @@ def test_animation_round_trip(tmp_path):
         path = images.save_animation(frames, str(tmp_path / f"run.{suffix}"))
         with Image.open(path) as im:
             assert im.n_frames == 3
+
+
+def test_stack_rows_pads_narrow_rows_with_white():
+    sheet = images.stack_rows([np.zeros((2, 5, 3), np.uint8), np.zeros((3, 2, 3), np.uint8)], gap=1)
+    assert sheet.shape == (6, 5, 3)
+    assert (sheet[2] == 255).all() and (sheet[3:, 2:] == 255).all() and (sheet[3:, :2] == 0).all()
+
+
+def test_stretch_brings_faint_images_to_full_range_only():
+    faint = (120 + 10 * np.random.default_rng(0).random((20, 20, 3))).astype(np.uint8)
+    stretched = images.stretch(faint)
+    assert stretched.min() < 5 and stretched.max() > 250
+    full = (np.random.default_rng(0).random((20, 20, 3)) * 255).astype(np.uint8)
+    assert np.array_equal(images.stretch(full), full)
+
+
+def test_colorbar_is_drawn_under_the_image():
+    out = images.with_colorbar(np.zeros((30, 80, 3), np.uint8))
+    assert out.shape[0] > 30 and out.shape[1] == 80
+    bar = out[-3]
+    assert bar[0].sum() < bar[-1].sum()  # dark (low) on the left, bright (high) on the right

@@ -124,3 +124,16 @@ def test_labels_are_the_1000_imagenet_classes_offline():
     assert model.class_index("Tabby") == 281
     with pytest.raises(InputError, match="Unknown ImageNet class"):
         model.class_index("unicorn")
+
+
+def test_a_full_vgg16_splits_into_a_convolutional_part_and_the_classifier(backbone):
+    # The shape of what the ImageNet download gives (random weights here: no network in tests).
+    full = keras.applications.VGG16(weights=None, classifier_activation=None)
+    split = model.from_full_model(full, "imagenet", "test")
+    assert split.has_classifier and split.head_side == 224
+    assert split.layer_names[-4:] == ["flatten", "fc1", "fc2", "predictions"]
+    any_size = model.features(split, np.zeros((1, 100, 140, 3), np.float32), ["block5_conv3"])
+    assert any_size["block5_conv3"].shape == (1, 6, 8, 512)  # the conv part takes any size
+    logits = model.features(split, np.zeros((1, 224, 224, 3), np.float32), ["predictions"])["predictions"]
+    assert logits.shape == (1, 1000)
+    assert model.extractor(split, ["fc2"]).input_shape == (None, 224, 224, 3)

@@ -54,9 +54,9 @@ def test_the_total_loss_falls_on_the_real_weights(backbone, photo):
     assert runs[-1].images[0].shape == (64, 96, 3)
 
 
-def test_coarse_to_fine_puts_most_steps_at_small_sizes():
+def test_coarse_to_fine_starts_small_and_ends_at_full_size():
     plan = S.stage_plan((300, 400), 100, True)
-    assert plan == [((75, 100), 50), ((150, 200), 30), ((300, 400), 20)]
+    assert plan == [((75, 100), 30), ((150, 200), 20), ((300, 400), 50)]
     assert S.stage_plan((300, 400), 100, False) == [((300, 400), 100)]
 
 

@@ -271,7 +271,26 @@ def class_index(name: str) -> int:
     return lookup[key]
 
 
-def network(backbone: Backbone, names):
-    """[0, 1] RGB images -> {layer: activations}: VGG16's preprocessing, then the cut extractor."""
-    model = extractor(backbone, names)
-    return lambda images: model(preprocess(images), training=False)
+def network(backbone: Backbone, names, bfloat16: bool = False):
+    """[0, 1] RGB images -> {layer: float32 activations}: VGG16's preprocessing, then the cut extractor.
+
+    With `bfloat16`, the layers compute in bfloat16 (weights and results stay float32): about twice
+    as fast on CPUs with AVX-512 BF16, at about three significant digits.
+    """
+    model = extractor(half_precision(backbone) if bfloat16 else backbone, names)
+    if not bfloat16:
+        return lambda images: model(preprocess(images), training=False)
+    return lambda images: {name: tf.cast(value, tf.float32)
+                           for name, value in model(preprocess(images), training=False).items()}
+
+
+@lru_cache(maxsize=2)
+def half_precision(backbone: Backbone) -> Backbone:
+    """The same convolutional layers and weights, computing in bfloat16 (Keras' mixed_bfloat16
+    policy); the classifier head, if any, is shared and stays float32."""
+    def clone(layer):
+        return layer.__class__.from_config({**layer.get_config(), "dtype": "mixed_bfloat16"})
+
+    conv = keras.models.clone_model(backbone.convolutional, clone_function=clone)
+    conv.set_weights(backbone.convolutional.get_weights())
+    return Backbone(conv, backbone.head, backbone.source, backbone.note + " (bfloat16)", backbone.head_side)

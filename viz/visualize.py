@@ -128,19 +128,21 @@ def visualize(
     octaves: int = 1,
     seed: int = 0,
     every: int = 16,
+    bfloat16: bool = True,
     **knobs,
 ) -> Iterator[Visualization]:
     """Images that excite each target, one batch for all; yields progress every `every` steps.
 
     `start` (a uint8 photo) starts from that photo instead of noise; `octaves` > 1 then runs at
     growing sizes, each octave continuing from the last. `knobs` override the preset's Settings.
+    The network runs in bfloat16 unless told otherwise (about twice as fast on CPUs with AVX-512 BF16).
     """
     chosen = parse_targets(backbone, targets)
     steps = check_range("Steps", steps, 1, MAX_STEPS)
     size = check_range("Image size", size, 64, MAX_SIDE)
     octaves = check_range("Octaves", octaves, 1, MAX_OCTAVES) if start is not None else 1
     settings = settings_for(preset, **knobs)
-    net = network(backbone, list(dict.fromkeys(sources(backbone, chosen))))
+    net = network(backbone, list(dict.fromkeys(sources(backbone, chosen))), bfloat16)
     objective = build_objective(backbone, chosen, settings)
     robustness = make_transform(settings)
     shape = image_shape(backbone, chosen, size, robustness, start)
