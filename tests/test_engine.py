@@ -104,6 +104,19 @@ def test_total_variation_is_per_pixel_and_sees_colour_noise():
     assert tv_with(5.0, colour_noise) > 2 * tv_with(2.0, colour_noise)
 
 
+def test_smoothed_total_variation_stays_near_plain_and_flattens_at_its_minimum():
+    image = tf.constant(np.random.default_rng(1).random((1, 16, 16, 3)), tf.float32)
+    plain = O.total_variation()({}, image)["tv"].numpy()[0]
+    smooth = O.total_variation(smooth=0.01)({}, image)["tv"].numpy()[0]
+    assert plain - 2 * 3 * 0.01 <= smooth < plain  # each of the 2·3 differences per pixel moves by < ε
+    nearly_flat = tf.Variable(0.5 + 1e-4 * tf.constant(np.random.default_rng(2).standard_normal((1, 8, 8, 3)),
+                                                        tf.float32))
+    with tf.GradientTape(persistent=True) as tape:
+        kinked, smoothed = (O.total_variation(smooth=s)({}, nearly_flat)["tv"] for s in (0.0, 0.01))
+    steepest = [np.abs(tape.gradient(tv, nearly_flat).numpy()).max() for tv in (kinked, smoothed)]
+    assert steepest[1] < 0.05 * steepest[0]  # near its minimum the smoothed one flattens out; |d| never does
+
+
 def test_alpha_norm_grows_outside_the_range():
     norm = O.alpha_norm()
     inside = norm({}, tf.fill((1, 4, 4, 3), 0.6))["alpha-norm"].numpy()[0]

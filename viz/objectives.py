@@ -117,17 +117,21 @@ LUMA_CHROMA = np.array([[1, 1, 1], [1, -1, 0], [1, 1, -2]], np.float32) / np.arr
     [[np.sqrt(3)], [np.sqrt(2)], [np.sqrt(6)]], np.float32)
 
 
-def total_variation(power: float = 1.0, chroma: float = 1.0, name: str = "tv") -> Objective:
+def total_variation(power: float = 1.0, chroma: float = 1.0, smooth: float = 0.0, name: str = "tv") -> Objective:
     """(Σ|∂x|^p + Σ|∂y|^p) / (H·W), summed over colours: per pixel, so a weight means the same at any
     size (times H·W it is `tf.image.total_variation` for p = 1). `chroma` ≠ 1 weighs colour
-    differences apart from luminance ones, to single out colour noise."""
+    differences apart from luminance ones, to single out colour noise. `smooth` = ε > 0 replaces |d|
+    by √(d² + ε²) − ε (Charbonnier): within ε of |d| but differentiable at 0, which L-BFGS needs."""
     mix = LUMA_CHROMA * np.array([[1.0], [chroma], [chroma]], np.float32)
+
+    def magnitude(d):
+        return tf.sqrt(tf.square(d) + smooth ** 2) - smooth if smooth else tf.abs(d)
 
     def fn(features, images):
         if chroma != 1.0:
             images = tf.einsum("bhwc,dc->bhwd", images, mix)
-        dy = tf.abs(images[:, 1:] - images[:, :-1]) ** power
-        dx = tf.abs(images[:, :, 1:] - images[:, :, :-1]) ** power
+        dy = magnitude(images[:, 1:] - images[:, :-1]) ** power
+        dx = magnitude(images[:, :, 1:] - images[:, :, :-1]) ** power
         pixels = tf.cast(tf.shape(images)[1] * tf.shape(images)[2], images.dtype)
         return (tf.reduce_sum(dy, axis=(1, 2, 3)) + tf.reduce_sum(dx, axis=(1, 2, 3))) / pixels
 
