@@ -6,7 +6,9 @@ Run: python app.py [--weights imagenet|hed|PATH] [--share]
 from __future__ import annotations
 
 import argparse
+import ctypes
 import functools
+import gc
 import inspect
 import math
 import os
@@ -37,6 +39,7 @@ OPTIMIZE = dict(concurrency_id="optimize", concurrency_limit=1, show_progress="m
 FORWARD = dict(concurrency_id="forward", concurrency_limit=2)
 # A run on a shared 2-vCPU Space stops after this many seconds (0: no limit), keeping what it made.
 TIME_LIMIT = float(os.environ.get("VIZ_TIME_LIMIT", 150))
+LIBC = ctypes.CDLL(None) if os.name == "posix" else None  # the C library; malloc_trim is glibc only
 QUEUE_SIZE = int(os.environ.get("VIZ_QUEUE_SIZE", 24))
 
 
@@ -82,13 +85,25 @@ def wire(button: gr.Button, fn, inputs: list, outputs: list, api_name: str, **op
 
 
 def time_limited(run):
-    """Yield from a streaming run until TIME_LIMIT seconds have passed, then close it."""
+    """Yield from a streaming run until TIME_LIMIT seconds have passed, then close it; however it
+    ends (done, limit, Stop, disconnect), hand the memory it used back to the system."""
     start = time.monotonic()
-    for item in run:
-        yield item
-        if TIME_LIMIT and time.monotonic() - start > TIME_LIMIT:
-            run.close()
-            return
+    try:
+        for item in run:
+            yield item
+            if TIME_LIMIT and time.monotonic() - start > TIME_LIMIT:
+                return
+    finally:
+        run.close()
+        give_back_memory()
+
+
+def give_back_memory() -> None:
+    """Collect the run's reference cycles (TensorFlow graphs) and return glibc's free heap to the OS:
+    without it a long-running server's memory crept up by megabytes per run (benchmarks/load.py)."""
+    gc.collect()
+    if hasattr(LIBC, "malloc_trim"):
+        LIBC.malloc_trim(0)
 
 
 def ending(step: int, steps: int) -> str:

@@ -5,9 +5,9 @@ number of small jobs, cycling through activations, attribution, reconstruct, vis
 style_transfer. Every user sends a photo of its own size, so the sizes that come back show whether
 anyone ever received another user's images. It stops by itself (job count and a deadline) and
 reports completed, refused (queue full), failed, latency percentiles, and the server's memory:
-before, at its peak, and after the load.
+before, at its peak, and after each round of load.
 
-Run: python benchmarks/load.py [--users 16] [--jobs 3] [--queue 24] [--deadline 900]
+Run: python benchmarks/load.py [--users 16] [--jobs 3] [--queue 24] [--deadline 900] [--rounds 1]
 """
 
 import argparse
@@ -116,7 +116,9 @@ def main():
     parser.add_argument("--users", type=int, default=16)
     parser.add_argument("--jobs", type=int, default=3)
     parser.add_argument("--queue", type=int, default=24)
-    parser.add_argument("--deadline", type=float, default=900)
+    parser.add_argument("--deadline", type=float, default=900, help="seconds per round")
+    parser.add_argument("--rounds", type=int, default=1, help="repeat the load: memory after each round "
+                        "shows whether it settles once warm or keeps growing")
     args = parser.parse_args()
     port = free_port()
     env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
@@ -127,29 +129,34 @@ def main():
     try:
         wait_for(url, server)
         baseline = rss_mb(server.pid)
-        peak, results, lock = [baseline], [], threading.Lock()
-        stop = threading.Event()
-        sampler = threading.Thread(target=lambda: sample(server.pid, peak, stop), daemon=True)
-        sampler.start()
+        peak, stop = [baseline], threading.Event()
+        threading.Thread(target=lambda: sample(server.pid, peak, stop), daemon=True).start()
         folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"load-{port}"
         folder.mkdir(exist_ok=True)
         style = str(ROOT / "examples" / "styles" / "mosaic.jpg")
-        deadline = time.monotonic() + args.deadline
-        start = time.monotonic()
-        threads = [threading.Thread(target=user, args=(i, url, args.jobs, deadline, folder, style, results, lock))
-                   for i in range(args.users)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(max(1.0, deadline - time.monotonic() + 60))
-        wall = time.monotonic() - start
-        time.sleep(10)
-        after = rss_mb(server.pid)
+        for round_ in range(1, args.rounds + 1):
+            results, wall = run_round(args, url, folder, style)
+            time.sleep(10)  # let the last responses finish and the server go idle
+            print(f"round {round_} of {args.rounds}:")
+            report(results, args, wall, baseline, max(peak), rss_mb(server.pid))
         stop.set()
-        report(results, args, wall, baseline, max(peak), after)
     finally:
         server.terminate()
         server.wait(30)
+
+
+def run_round(args, url, folder, style):
+    """All users at once, each running its jobs; returns their results and the wall time."""
+    results, lock = [], threading.Lock()
+    deadline = time.monotonic() + args.deadline
+    start = time.monotonic()
+    threads = [threading.Thread(target=user, args=(i, url, args.jobs, deadline, folder, style, results, lock))
+               for i in range(args.users)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(max(1.0, deadline - time.monotonic() + 60))
+    return results, time.monotonic() - start
 
 
 def wait_for(url: str, server, timeout: float = 120):
@@ -187,7 +194,7 @@ def report(results, args, wall, baseline, peak, after):
         times = [r[2] for r in results if r[0] == kind and r[1] == "completed"]
         if times:
             print(f"    {kind:<15}{len(times):>3} done, median {np.median(times):.1f} s")
-    print(f"  server memory: {baseline:.0f} MB before, {peak:.0f} MB at peak, {after:.0f} MB after")
+    print(f"  server memory: {baseline:.0f} MB before any load, {peak:.0f} MB at peak so far, {after:.0f} MB after")
     for kind, outcome, _, problem in results:
         if outcome in ("failed", "mixed up"):
             print(f"  ! {kind}: {outcome}: {problem}")
