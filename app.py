@@ -106,6 +106,16 @@ def give_back_memory() -> None:
         LIBC.malloc_trim(0)
 
 
+def status_line(step: int, steps: int, seconds: float) -> str:
+    """The progress line every streaming tab shows."""
+    return f"**Step {step} / {steps}** · {seconds:.0f} s"
+
+
+def log10_loss(value: float) -> float:
+    """A loss as a point of a log-scale curve (zero clamped)."""
+    return math.log10(max(value, 1e-12))
+
+
 def ending(step: int, steps: int) -> str:
     """How a streamed run ended, for its status line."""
     if step >= steps:
@@ -210,8 +220,7 @@ def attribution_section(backbone: Backbone, image) -> None:
     with gr.Accordion("Where does it look? Grad-CAM, Grad-CAM++, gradients and SmoothGrad", open=False):
         with gr.Row():
             with gr.Column(scale=1):
-                suggestions = (imagenet_labels() if backbone.has_classifier else []) + CHANNEL_EXAMPLES + conv_layers(backbone)
-                target = gr.Dropdown(suggestions, value=None if backbone.has_classifier else "block5_conv3",
+                target = gr.Dropdown(target_suggestions(backbone), value=None if backbone.has_classifier else "block5_conv3",
                                      allow_custom_value=True, label="Target",
                                      info=("Empty: the top predicted classes. " if backbone.has_classifier else "")
                                      + "A class, a channel (layer:channel) or a layer.")
@@ -243,12 +252,12 @@ def run_reconstruct(backbone: Backbone, image: str, layer: str = "block3_conv3",
                                       int(seed))):
         shown = [images.stretch(im) if stretch else im for im in r.images]
         frames.append(images.side_by_side([r.target] + shown))
-        curve += [{"step": r.step, "log10 loss": math.log10(max(loss, 1e-12)), "layer": name}
+        curve += [{"step": r.step, "log10 loss": log10_loss(loss), "layer": name}
                   for name, loss in zip(r.layers, r.loss)]
         gallery = [(r.target, "input")] + [
             (im, f"{name} · feature error {e:.3f} · {p:.1f} dB" + (" · contrast stretched" if stretch else ""))
             for im, name, e, p in zip(shown, r.layers, r.feature_error, r.psnr)]
-        status = f"**Step {r.step} / {r.steps}** · {r.seconds:.0f} s"
+        status = status_line(r.step, r.steps, r.seconds)
         yield gallery, pd.DataFrame(curve), status, None
     with tempfile.TemporaryDirectory(prefix="reconstruction-") as folder:
         files = [images.save_png(im, f"{folder}/{name}.png") for im, name in zip(r.images, r.layers)]
@@ -305,6 +314,11 @@ CHANNEL_EXAMPLES = ["block3_conv3:12", "block4_conv3:42", "block4_conv3:97", "bl
 CUSTOM = "custom"
 
 
+def target_suggestions(backbone: Backbone) -> list[str]:
+    """What a target box offers: the class names (with the classifier), example channels, the layers."""
+    return (imagenet_labels() if backbone.has_classifier else []) + CHANNEL_EXAMPLES + conv_layers(backbone)
+
+
 def run_visualize(backbone: Backbone, targets: list[str] | str, steps: int = 256, size: int = 160,
                   preset: str = "lucid", start: str = "noise", photo: str | None = None, octaves: int = 1,
                   seed: int = 0, parametrization: str = "fourier", lr: float = 0.05, jitter: int = 8,
@@ -316,11 +330,11 @@ def run_visualize(backbone: Backbone, targets: list[str] | str, steps: int = 256
     for v in time_limited(vis.visualize(backbone, targets, steps, size, "lucid" if preset == CUSTOM else preset,
                                         picture, octaves, int(seed), **knobs)):
         gallery = [(im, caption(t, r, p)) for im, t, r, p in zip(v.images, v.targets, v.responses, v.probabilities)]
-        yield gallery, f"**Step {v.step} / {v.steps}** · {v.seconds:.0f} s", None
+        yield gallery, status_line(v.step, v.steps, v.seconds), None
     with tempfile.TemporaryDirectory(prefix="visualization-") as folder:
         files = [images.save_png(im, f"{folder}/{t.text.replace(':', '_').replace(' ', '_')}.png")
                  for im, t in zip(v.images, v.targets)]
-        yield gallery, f"**Step {v.step} / {v.steps}** · {v.seconds:.0f} s" + ending(v.step, v.steps), files
+        yield gallery, status_line(v.step, v.steps, v.seconds) + ending(v.step, v.steps), files
 
 
 def caption(target, response: float, probability: float | None) -> str:
@@ -330,7 +344,7 @@ def caption(target, response: float, probability: float | None) -> str:
 
 
 def visualization_tab(backbone: Backbone) -> None:
-    suggestions = (imagenet_labels() if backbone.has_classifier else []) + CHANNEL_EXAMPLES + conv_layers(backbone)
+    suggestions = target_suggestions(backbone)
     defaults = ["goldfish", "tabby"] if backbone.has_classifier else CHANNEL_EXAMPLES[1:4]
     lucid = vis.PRESETS["lucid"]
     with gr.Tab("Class visualization", elem_id="tab-visualization"):
@@ -416,9 +430,9 @@ def run_style_transfer(backbone: Backbone, content: str, style: str, style_stren
     curve, frames = [], []
     for s in time_limited(run):
         frames.append(images.side_by_side(s.images) if len(s.images) > 1 else s.images[0])
-        curve += [{"step": s.step, "log10 loss": math.log10(max(v, 1e-12)), "term": k} for k, v in s.losses.items()]
+        curve += [{"step": s.step, "log10 loss": log10_loss(v), "term": k} for k, v in s.losses.items()]
         gallery = list(zip(s.images, s.captions))
-        status = f"**Step {s.step} / {s.steps}** · {s.seconds:.0f} s · " + " · ".join(
+        status = status_line(s.step, s.steps, s.seconds) + " · " + " · ".join(
             f"{k} {v:.3g}" for k, v in s.losses.items())
         yield gallery, pd.DataFrame(curve), status, None
     with tempfile.TemporaryDirectory(prefix="style-") as folder:

@@ -1,4 +1,4 @@
-"""The one exception type whose message is meant for people, and the range check that raises it."""
+"""The one exception type whose message is meant for people, and the checks that raise it."""
 
 
 class InputError(ValueError):
@@ -14,3 +14,9 @@ def check_range(name: str, value, low, high):
     if not low <= number <= high or number != number:
         raise InputError(f"{name} must be between {low} and {high}; got {value}.")
     return number
+
+
+def check_choice(name: str, value, choices) -> None:
+    """An InputError naming the choices unless `value` is one of them."""
+    if value not in choices:
+        raise InputError(f"Unknown {name.lower()} {value!r}: {name} must be one of {', '.join(choices)}.")

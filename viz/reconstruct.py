@@ -15,7 +15,7 @@ from typing import Iterator
 import numpy as np
 
 from . import images, objectives
-from .errors import InputError, check_range
+from .errors import InputError, check_choice, check_range
 from .model import Backbone, network
 from .optimize import OPTIMIZERS, optimize, side_by_side
 from .param import pixels
@@ -62,8 +62,7 @@ def reconstruct(
     size = check_range("Image size", size, 64, MAX_SIDE)
     smoothness = check_range("Smoothness", smoothness, 0.0, 100.0)
     alpha = check_range("Alpha-norm weight", alpha, 0.0, 100.0)
-    if optimizer not in OPTIMIZERS:
-        raise InputError(f"Unknown optimizer {optimizer!r}; use one of {', '.join(OPTIMIZERS)}.")
+    check_choice("Optimizer", optimizer, OPTIMIZERS)
     lr = check_range("Learning rate", DEFAULT_LR[optimizer] if lr is None else lr, 1e-4, 10.0)
     target = working_photo(backbone, photo, layers, size)
     runs = [invert(backbone, target, layer, steps, smoothness, alpha, optimizer, lr, seed, every)

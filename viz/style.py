@@ -17,7 +17,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import images, objectives
-from .errors import InputError, check_range
+from .errors import InputError, check_choice, check_range
 from .model import Backbone, network
 from .optimize import OPTIMIZERS, coarse_to_fine, optimize, side_by_side
 from .param import pixels
@@ -171,11 +171,6 @@ def style_transfer(
         yield Stylized(snapshot.step, steps, time.perf_counter() - begin, [shown],
                        [f"{picture.shape[1]}×{picture.shape[0]}"],
                        {name: float(value[0]) for name, value in snapshot.losses.items()})
-
-
-def check_choice(name: str, value, choices) -> None:
-    if value not in choices:
-        raise InputError(f"{name} must be one of {', '.join(choices)}; got {value!r}.")
 
 
 def stage_plan(shape: tuple[int, int], steps: int, staged: bool) -> list[tuple[tuple[int, int], int]]:

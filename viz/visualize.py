@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import images, objectives, param, transforms
-from .errors import InputError, check_range
+from .errors import InputError, check_choice, check_range
 from .model import Backbone, class_index, imagenet_labels, network, unit_weights
 from .optimize import coarse_to_fine, optimize
 
@@ -104,8 +104,7 @@ def parse_target(backbone: Backbone, text: str) -> Target:
 
 def settings_for(preset: str, **knobs) -> Settings:
     """A preset's settings with the knobs that are not None applied."""
-    if preset not in PRESETS:
-        raise InputError(f"Unknown preset {preset!r}; use one of {', '.join(PRESETS)}.")
+    check_choice("Preset", preset, PRESETS)
     chosen = {k: v for k, v in knobs.items() if v is not None}
     checked = {
         "lr": lambda v: check_range("Learning rate", v, 1e-4, 1.0),
