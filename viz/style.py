@@ -93,13 +93,14 @@ def content_loss(targets: dict[str, np.ndarray], name: str = "content") -> objec
 
 
 def transfer_objective(backbone, content01, style01, style_layers, content_layers, weights,
-                       tv_smooth: float = 0.0) -> objectives.Objective:
+                       tv_smooth: float = 0.0, bfloat16: bool = False) -> objectives.Objective:
     """The tutorial's total loss for one content and one style image (both [0, 1], batch of 1).
 
     `weights` are per image as in the tutorial (TV summed over the image); TV is converted to the
     per-pixel total_variation here, smoothed at 0 by `tv_smooth` (see objectives.total_variation).
+    The targets come from the network in bfloat16 when the image will be optimized through it.
     """
-    net = network(backbone, list(style_layers) + list(content_layers))
+    net = network(backbone, list(style_layers) + list(content_layers), bfloat16)
     style_features = net(style01[None])
     content_features = net(content01[None])
     grams = {layer: gram(style_features[layer]).numpy() for layer in style_layers}
@@ -159,7 +160,7 @@ def style_transfer(
         upsampling = full.shape[0] / shape[0]  # an upsampled image's summed TV grows by this factor
         stage_weights = dict(weights, tv=weights["tv"] * upsampling)
         objective = transfer_objective(backbone, content01, style01, style_layers, content_layers, stage_weights,
-                                       TV_SMOOTH)
+                                       TV_SMOOTH, bfloat16)
         init = starting_image(start, content01, style01, previous, seed)
         return optimize(objective, pixels((1,) + shape, init=init, seed=seed),
                         network(backbone, objective.layers, bfloat16), steps=stage_steps, every=every,
