@@ -64,9 +64,13 @@ def default_tv_weight(backbone: Backbone) -> float:
 
 
 def gram(features: tf.Tensor) -> tf.Tensor:
-    """Σ over positions of F ⊗ F, divided by the number of positions: (B, C, C)."""
-    count = tf.cast(tf.shape(features)[1] * tf.shape(features)[2], features.dtype)
-    return tf.einsum("bijc,bijd->bcd", features, features) / count
+    """Σ over positions of F ⊗ F, divided by the number of positions: (B, C, C).
+
+    A matmul over the flattened positions, not an einsum: oneDNN's einsum took 0.14 s of a 0.58 s
+    style evaluation at 384 px, the matmul 0.10 s."""
+    shape = tf.shape(features)
+    flat = tf.reshape(features, (shape[0], shape[1] * shape[2], shape[3]))
+    return tf.matmul(flat, flat, transpose_a=True) / tf.cast(shape[1] * shape[2], features.dtype)
 
 
 def style_loss(targets: dict[str, np.ndarray], name: str = "style") -> objectives.Objective:
