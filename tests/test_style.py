@@ -21,6 +21,14 @@ def test_gram_matches_a_hand_computed_case():
     np.testing.assert_allclose(g, [[7.5, 1.25], [1.25, 0.5]])
 
 
+def test_gram_in_bfloat16_keeps_float32_sums():
+    f = np.random.default_rng(0).random((1, 64, 64, 16), np.float32)
+    exact = S.gram(tf.constant(f)).numpy()
+    fast = S.gram(tf.constant(f), tf.bfloat16)
+    assert fast.dtype == tf.float32
+    np.testing.assert_allclose(fast.numpy(), exact, rtol=1e-2)  # bfloat16 keeps ~3 digits, 4096 terms
+
+
 def test_style_loss_is_the_mean_over_layers_of_the_mean_squared_gram_difference():
     a = np.ones((1, 2, 2, 2), np.float32)
     target_a = np.zeros((1, 2, 2), np.float32)  # gram(a) is all ones: squared difference 1 everywhere
