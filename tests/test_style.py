@@ -75,6 +75,18 @@ def test_staged_run_ends_at_full_size(backbone, photo):
     assert runs[0].images[0].shape[1] == 32
 
 
+def test_a_finer_stage_from_the_content_gets_back_some_of_its_detail(photo):
+    content01 = photo / 255.0
+    coarse = S.images.resize(photo, (photo.shape[0] // 4, photo.shape[1] // 4))[None]
+    blurred = S.images.to_float(S.images.resize(coarse[0], photo.shape[:2]))
+
+    def error(start):
+        return np.abs(S.starting_image(start, content01, None, coarse, 0)[0] - content01).mean()
+
+    assert error("noise") == pytest.approx(np.abs(blurred - content01).mean(), abs=1e-6)  # upsampled only
+    assert error("content") < (1 - 0.5 * S.CONTENT_DETAIL) * error("noise")
+
+
 def test_keeping_colours_keeps_the_contents_chroma(backbone, photo):
     style = S.images.load_image(STYLES / "circles.jpg")
     final = list(S.style_transfer(backbone, photo, style, size=96, steps=6, every=6, keep_colors=True,
