@@ -70,7 +70,7 @@ def default_tv_weight(backbone: Backbone) -> float:
 
 
 def gram(features: tf.Tensor, dtype=tf.float32) -> tf.Tensor:
-    """Σ over positions of F ⊗ F, divided by the number of positions: (B, C, C), in float32.
+    """Σ over positions of F ⊗ F, divided by the number of positions: (B, C, C), in the features' dtype.
 
     A matmul over the flattened positions (oneDNN's einsum took 0.14 s of a 0.58 s evaluation at
     384 px, this 0.10 s), its products in `dtype`: bfloat16 takes 0.06 s, and moved the style loss
@@ -151,8 +151,9 @@ def style_transfer(
     """Paint `content` (uint8) in the manner of `style` (uint8); yields progress every `every` steps.
 
     The fast path: coarse to fine, L-BFGS on a TV smoothed at 0 (TV_SMOOTH), and the network in
-    bfloat16 (about twice as fast on CPUs with AVX-512 BF16; the loss moves by under 0.01 %). Coarse stages weigh TV by how much
-    upsampling will multiply it, so they approximate the full-size objective; the last stage is it.
+    bfloat16 (about twice as fast on CPUs with AVX-512 BF16; the loss moves by under 0.01 %). Coarse
+    stages weigh TV by how much upsampling will multiply it, so they approximate the full-size
+    objective; the last stage is it.
     """
     weights = {
         "style": check_range("Style weight", default_style_weight(backbone) if style_weight is None
