@@ -19,6 +19,9 @@ from viz import attribution as A  # noqa: E402
 from viz import images  # noqa: E402
 from viz.model import load_backbone  # noqa: E402
 from viz.visualize import parse_target  # noqa: E402
+from viz.runtime import configure_runtime  # noqa: E402
+
+configure_runtime()
 
 
 def median_seconds(fn, repeats: int) -> float:

@@ -23,6 +23,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from viz import images  # noqa: E402
 from viz.model import load_backbone, network  # noqa: E402
 from viz.reconstruct import psnr, reconstruct  # noqa: E402
+from viz.runtime import configure_runtime  # noqa: E402
+
+configure_runtime()
 
 OUT = Path(__file__).parent / "out"
 

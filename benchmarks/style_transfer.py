@@ -30,6 +30,9 @@ from viz.optimize import loss_and_gradients  # noqa: E402
 from viz.param import pixels  # noqa: E402
 from viz.style import (CONTENT_LAYERS, STYLE_LAYERS, TUTORIAL_WEIGHTS, TV_SMOOTH, style_transfer,  # noqa: E402
                        transfer_objective)
+from viz.runtime import configure_runtime  # noqa: E402
+
+configure_runtime()
 
 OUT = Path(__file__).parent / "out"
 
@@ -114,8 +117,7 @@ def main():
     print(f"reference: 300 Adam steps in {ref_seconds:.1f} s ({ref_step:.3f} s/step), L300 = {target:.4g}")
 
     start, checking, reached, ours = time.perf_counter(), 0.0, None, None
-    for snapshot in style_transfer(backbone, content, style, TUTORIAL_WEIGHTS["style"], TUTORIAL_WEIGHTS["content"],
-                                   TUTORIAL_WEIGHTS["tv"], size=args.size, every=1):
+    for snapshot in style_transfer(backbone, content, style, weights=TUTORIAL_WEIGHTS, size=args.size, every=1):
         ours = snapshot.images[0]
         near = ours.shape[:2] == content.shape[:2] and sum(snapshot.losses.values()) <= 1.02 * target
         if near:  # confirm in float32 on the uint8 image itself; the check's time is not counted

@@ -22,6 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from viz import images  # noqa: E402
 from viz.model import features, load_backbone, network, units  # noqa: E402
 from viz.visualize import visualize  # noqa: E402
+from viz.runtime import configure_runtime  # noqa: E402
+
+configure_runtime()
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(__file__).parent / "out"

@@ -12,6 +12,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
+from viz.runtime import configure_runtime  # noqa: E402
+
+configure_runtime()
+
 
 def pytest_sessionfinish(session, exitstatus):
     """No tests collected is a failure, never a silent success (pytest's exit code 5)."""

@@ -47,7 +47,7 @@ def test_content_loss_is_the_mean_squared_feature_difference():
 def test_tv_weight_is_the_tutorials_summed_variation(backbone, photo):
     content01 = photo / 255.0
     objective = S.transfer_objective(backbone, content01.astype(np.float32), content01.astype(np.float32),
-                                     ["block1_conv1"], ["block2_conv1"], {"style": 0.0, "content": 0.0, "tv": 30.0})
+                                     ["block1_conv1"], ["block2_conv1"], S.Weights(0.0, 0.0, 30.0, normalized=False))
     image = tf.constant(content01[None], tf.float32)
     ours = objective({"block1_conv1": tf.zeros((1, 1, 1, 64)), "block2_conv1": tf.zeros((1, 1, 1, 128))}, image)
     np.testing.assert_allclose(ours["tv"].numpy(), 30.0 * tf.image.total_variation(image).numpy(), rtol=1e-4)

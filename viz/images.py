@@ -22,9 +22,6 @@ MAX_ASPECT = 10.0
 WHITE = (255, 255, 255)
 SEPARATOR = (40, 40, 40)
 
-# Pillow's own bomb guard, lowered to our limit (it warns at 1x and refuses at 2x).
-Image.MAX_IMAGE_PIXELS = MAX_PIXELS
-
 
 def load_image(source) -> np.ndarray:
     """Any picture (path, bytes, PIL image or array) as an upright RGB uint8 array.

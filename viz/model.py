@@ -17,15 +17,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import h5py
+import keras
+import numpy as np
+import tensorflow as tf
 
-import h5py  # noqa: E402
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
-
-from .errors import InputError  # noqa: E402
+from .errors import InputError
 
 WEIGHTS_ENV = "VIZ_WEIGHTS"
 IMAGENET_HOST = "storage.googleapis.com"

@@ -3,14 +3,15 @@
 The terms follow the TensorFlow style-transfer tutorial so results compare: Gram = Σ F⊗F / (H·W);
 style = mean over style layers of the mean squared Gram difference; content = mean over content
 layers of the mean squared feature difference; total = style_weight·style + content_weight·content
-+ tv_weight·Σ|neighbour differences|, on [0, 1] images. The fast path runs coarse to fine (30 %
++ tv_weight·Σ|neighbour differences|, on [0, 1] images. The app's default divides each term by its
+target's energy (TV per pixel), so one set of weights holds for any VGG16 weights (`Weights`). The fast path runs coarse to fine (30 %
 of the steps at 1/4 size, 10 % at 1/2) with L-BFGS on a slightly smoothed TV, the network in bfloat16.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator
 
 import numpy as np
@@ -24,12 +25,26 @@ from .param import pixels
 
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 CONTENT_LAYERS = ("block5_conv2",)
-TUTORIAL_WEIGHTS = {"style": 1e-2, "content": 1e4, "tv": 30.0}  # the tutorial's, per image
-# The offline (HED) filters give much smaller Gram matrices: with the tutorial's weights the TV term
-# is 85-99 % of the loss and the picture comes out smoothed, not stylized. That source gets a
-# stronger style and a lighter TV default (looked at: README, benchmarks/style_transfer.py).
-DEFAULT_STYLE_WEIGHT = {"hed": 1.0}
-DEFAULT_TV_WEIGHT = {"hed": 5.0}
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much style, content and total variation count.
+
+    `normalized` (the app's default): each layer's Gram error is divided by the style Gram's energy and
+    the content error by the content features' energy, and TV is per pixel, so the same weights work
+    on any VGG16 weights at any size (the features' scale cancels). Otherwise the TensorFlow
+    tutorial's raw terms, with TV summed over the image.
+    """
+
+    style: float
+    content: float
+    tv: float
+    normalized: bool = True
+
+
+TUTORIAL_WEIGHTS = Weights(style=1e-2, content=1e4, tv=30.0, normalized=False)
+DEFAULT_WEIGHTS = Weights(style=4.0, content=1.0, tv=2.0)
 STARTS = ("content", "noise", "style")
 MAX_SIDE, MAX_STEPS = 768, 1000
 # (divisor of the size, share of the steps), coarse to fine. Measured (benchmarks/style_transfer.py,
@@ -58,14 +73,6 @@ class Stylized:
     losses: dict[str, float]  # weighted terms of the (first) image: style, content, tv
 
 
-def default_style_weight(backbone: Backbone) -> float:
-    return DEFAULT_STYLE_WEIGHT.get(backbone.source, TUTORIAL_WEIGHTS["style"])
-
-
-def default_tv_weight(backbone: Backbone) -> float:
-    return DEFAULT_TV_WEIGHT.get(backbone.source, TUTORIAL_WEIGHTS["tv"])
-
-
 # ---------------------------------------------------------------- the objective
 
 
@@ -82,37 +89,48 @@ def gram(features: tf.Tensor, dtype=tf.float32) -> tf.Tensor:
     return product / tf.cast(shape[1] * shape[2], features.dtype)
 
 
-def style_loss(targets: dict[str, np.ndarray], name: str = "style", dtype=tf.float32) -> objectives.Objective:
-    """Mean over layers of the mean squared Gram difference to the style image's Grams."""
+def style_loss(targets: dict[str, np.ndarray], normalized: bool = False, name: str = "style",
+               dtype=tf.float32) -> objectives.Objective:
+    """Mean over layers of the mean squared Gram difference to the style image's Grams; `normalized`
+    divides each layer's by its style Gram's mean square, so every layer counts alike at any scale."""
     goals = {layer: tf.constant(g, tf.float32) for layer, g in targets.items()}
+    scales = {layer: 1.0 / energy(g) if normalized else 1.0 for layer, g in targets.items()}
 
     def fn(features, image):
-        per_layer = [tf.reduce_mean(tf.square(gram(features[layer], dtype) - goal), axis=(1, 2))
+        per_layer = [scales[layer] * tf.reduce_mean(tf.square(gram(features[layer], dtype) - goal), axis=(1, 2))
                      for layer, goal in goals.items()]
         return tf.add_n(per_layer) / len(per_layer)
 
     return objectives.objective(name, fn, list(goals))
 
 
-def content_loss(targets: dict[str, np.ndarray], name: str = "content") -> objectives.Objective:
-    """Mean over layers of the mean squared feature difference to the content image's features."""
+def content_loss(targets: dict[str, np.ndarray], normalized: bool = False, name: str = "content") -> objectives.Objective:
+    """Mean over layers of the mean squared feature difference to the content image's features;
+    `normalized` divides each layer's by the content features' mean square."""
     goals = {layer: tf.constant(f, tf.float32) for layer, f in targets.items()}
+    scales = {layer: 1.0 / energy(f) if normalized else 1.0 for layer, f in targets.items()}
 
     def fn(features, image):
-        per_layer = [objectives.batch_mean(tf.square(features[layer] - goal)) for layer, goal in goals.items()]
+        per_layer = [scales[layer] * objectives.batch_mean(tf.square(features[layer] - goal))
+                     for layer, goal in goals.items()]
         return tf.add_n(per_layer) / len(per_layer)
 
     return objectives.objective(name, fn, list(goals))
 
 
-def transfer_objective(backbone, content01, style01, style_layers, content_layers, weights,
-                       tv_smooth: float = 0.0, bfloat16: bool = False) -> objectives.Objective:
-    """The tutorial's total loss for one content and one style image (both [0, 1], batch of 1).
+def energy(x: np.ndarray) -> float:
+    """Mean square of a target (1 for an all-zero one, which has nothing to normalize)."""
+    return float(np.mean(np.square(x, dtype=np.float64))) or 1.0
 
-    `weights` are per image as in the tutorial (TV summed over the image); TV is converted to the
-    per-pixel total_variation here, smoothed at 0 by `tv_smooth` (see objectives.total_variation).
-    With `bfloat16` the targets come from the network in bfloat16, as the image will be optimized
-    through it, and Gram products are in bfloat16.
+
+def transfer_objective(backbone, content01, style01, style_layers, content_layers, weights: Weights,
+                       tv_smooth: float = 0.0, bfloat16: bool = False, upsampling: float = 1.0) -> objectives.Objective:
+    """The total loss for one content and one style image (both [0, 1], batch of 1), see `Weights`.
+
+    TV is smoothed at 0 by `tv_smooth` (see objectives.total_variation). A coarse stage whose result
+    will be upsampled `upsampling` times weighs TV as the full-size image will have it. With
+    `bfloat16` the targets come from the network in bfloat16, as the image will be optimized through
+    it, and Gram products are in bfloat16.
     """
     net = network(backbone, list(style_layers) + list(content_layers), bfloat16)
     style_features = net(style01[None])
@@ -120,9 +138,12 @@ def transfer_objective(backbone, content01, style01, style_layers, content_layer
     precision = tf.bfloat16 if bfloat16 else tf.float32
     grams = {layer: gram(style_features[layer], precision).numpy() for layer in style_layers}
     contents = {layer: content_features[layer].numpy() for layer in content_layers}
+    total = (weights.style * style_loss(grams, weights.normalized, dtype=precision)
+             + weights.content * content_loss(contents, weights.normalized))
+    # per pixel, the upsampled image's TV falls by `upsampling`; summed over its pixels, it grows by it
     h, w = content01.shape[:2]
-    total = weights["style"] * style_loss(grams, dtype=precision) + weights["content"] * content_loss(contents)
-    return total + weights["tv"] * h * w * objectives.total_variation(smooth=tv_smooth)
+    tv = weights.tv / upsampling if weights.normalized else weights.tv * h * w * upsampling
+    return total + tv * objectives.total_variation(smooth=tv_smooth)
 
 
 # ---------------------------------------------------------------- the transfer
@@ -132,8 +153,10 @@ def style_transfer(
     backbone: Backbone,
     content: np.ndarray,
     style: np.ndarray,
+    *,
+    weights: Weights = DEFAULT_WEIGHTS,
     style_weight: float | None = None,
-    content_weight: float = TUTORIAL_WEIGHTS["content"],
+    content_weight: float | None = None,
     tv_weight: float | None = None,
     size: int = 384,
     steps: int = 300,
@@ -150,18 +173,13 @@ def style_transfer(
 ) -> Iterator[Stylized]:
     """Paint `content` (uint8) in the manner of `style` (uint8); yields progress every `every` steps.
 
-    The fast path: coarse to fine, L-BFGS on a TV smoothed at 0 (TV_SMOOTH), and the network in
-    bfloat16 (about twice as fast on CPUs with AVX-512 BF16; the loss moves by under 0.01 %). Coarse
-    stages weigh TV by how much upsampling will multiply it, so they approximate the full-size
-    objective; the last stage is it.
+    `weights` (scale-free by default; TUTORIAL_WEIGHTS for the tutorial's objective), each term
+    overridable by `style_weight`, `content_weight`, `tv_weight`. The fast path: coarse to fine,
+    L-BFGS on a TV smoothed at 0 (TV_SMOOTH), and the network in bfloat16 (about twice as fast on
+    CPUs with AVX-512 BF16; the loss moves by under 0.01 %). Coarse stages weigh TV as the upsampled
+    image will have it, so they approximate the full-size objective; the last stage is it.
     """
-    weights = {
-        "style": check_range("Style weight", default_style_weight(backbone) if style_weight is None
-                             else style_weight, 0.0, 1e6),
-        "content": check_range("Content weight", content_weight, 0.0, 1e8),
-        "tv": check_range("Smoothness (TV weight)", default_tv_weight(backbone) if tv_weight is None
-                          else tv_weight, 0.0, 1e5),
-    }
+    weights = checked_weights(weights, style_weight, content_weight, tv_weight)
     size = check_range("Output size", size, 64, MAX_SIDE)
     steps = check_range("Steps", steps, 1, MAX_STEPS)
     style_scale = check_range("Style scale", style_scale, 0.25, 2.0)
@@ -173,10 +191,8 @@ def style_transfer(
 
     def run_stage(shape, stage_steps, previous):
         content01, style01 = prepare(full, style, shape, style_scale, keep_colors)
-        upsampling = full.shape[0] / shape[0]  # an upsampled image's summed TV grows by this factor
-        stage_weights = dict(weights, tv=weights["tv"] * upsampling)
-        objective = transfer_objective(backbone, content01, style01, style_layers, content_layers, stage_weights,
-                                       TV_SMOOTH, bfloat16)
+        objective = transfer_objective(backbone, content01, style01, style_layers, content_layers, weights,
+                                       TV_SMOOTH, bfloat16, upsampling=full.shape[0] / shape[0])
         init = starting_image(start, content01, style01, previous, seed)
         return optimize(objective, pixels((1,) + shape, init=init, seed=seed),
                         network(backbone, objective.layers, bfloat16), steps=stage_steps, every=every,
@@ -188,6 +204,15 @@ def style_transfer(
         yield Stylized(snapshot.step, steps, time.perf_counter() - begin, [shown],
                        [f"{picture.shape[1]}×{picture.shape[0]}"],
                        {name: float(value[0]) for name, value in snapshot.losses.items()})
+
+
+def checked_weights(weights: Weights, style: float | None, content: float | None, tv: float | None) -> Weights:
+    """`weights` with the given terms replaced, each checked against its range."""
+    return replace(
+        weights,
+        style=check_range("Style weight", weights.style if style is None else style, 0.0, 1e6),
+        content=check_range("Content weight", weights.content if content is None else content, 0.0, 1e8),
+        tv=check_range("Smoothness (TV weight)", weights.tv if tv is None else tv, 0.0, 1e5))
 
 
 def stage_plan(shape: tuple[int, int], steps: int, staged: bool) -> list[tuple[tuple[int, int], int]]:
