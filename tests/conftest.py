@@ -31,23 +31,67 @@ def backbone():
     return load_backbone("hed")
 
 
+def write_imagenet_layout(full, path) -> None:
+    """A VGG16 with its top saved as Keras' ImageNet download lays it out (legacy HDF5: the layer
+    names as attributes, one group per layer, `layer/kernel:0` and `layer/bias:0` inside)."""
+    import h5py
+
+    with h5py.File(path, "w") as f:
+        f.attrs["layer_names"] = [layer.name.encode() for layer in full.layers]
+        for layer in full.layers:
+            group = f.create_group(layer.name)
+            names = [f"{layer.name}/{kind}:0" for kind in ("kernel", "bias")] if layer.get_weights() else []
+            group.attrs["weight_names"] = [name.encode() for name in names]
+            for name, value in zip(names, layer.get_weights()):
+                group.create_dataset(name, data=value)
+
+
 @pytest.fixture(scope="session")
-def classifier_backbone(backbone):
-    """The offline conv weights plus a small random classifier head built here, for tests that
-    need class logits (the real ImageNet head cannot be downloaded offline)."""
+def imagenet_file(backbone, tmp_path_factory):
+    """The real VGG16 architecture with its top (224×224 only: flatten, fc1, fc2, predictions): the
+    offline conv filters plus a seeded random classifier, as a file in the layout of Keras' ImageNet
+    weights. No network is needed; the shapes are exactly a Space's."""
     import keras
 
+    keras.utils.set_random_seed(0)
+    full = keras.applications.VGG16(weights=None, classifier_activation=None)
+    for layer in backbone.convolutional.layers[1:]:
+        full.get_layer(layer.name).set_weights(layer.get_weights())
+    path = tmp_path_factory.mktemp("keras") / "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
+    write_imagenet_layout(full, str(path))
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def classifier_backbone(imagenet_file):
+    """VGG16 with the classifier, loaded as a Space loads it: the `imagenet` source, with its one
+    download call answered by the fixture file."""
+    from viz import model
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(model, "download_imagenet_weights", lambda: imagenet_file)
+        loaded = model.imagenet_backbone()
+    assert loaded.source == "imagenet" and loaded.has_classifier, loaded.note
+    return loaded
+
+
+def scaled_backbone(backbone, factor: float):
+    """The same VGG16 with block1_conv1's kernel and every bias times `factor`: every feature (and logit)
+    is then exactly `factor` times the original's, ReLU and max pooling being positively homogeneous."""
     from viz.model import Backbone
 
-    keras.utils.set_random_seed(0)
-    head = (keras.layers.GlobalAveragePooling2D(name="flatten"),
-            keras.layers.Dense(4096, activation="relu", name="fc2"),
-            keras.layers.Dense(1000, name="predictions"))
-    x = keras.Input((None, None, 512))
-    for layer in head:  # build the weights now
-        x = layer(x)
-    return Backbone(backbone.convolutional, head, source="hed+test-head",
-                    note="Test head: random weights.", head_side=None)
+    def scale(layer):
+        kernel, bias = layer.get_weights()
+        layer.set_weights([kernel * factor if layer.name == "block1_conv1" else kernel, bias * factor])
+
+    import keras
+
+    conv = keras.models.clone_model(backbone.convolutional)
+    conv.set_weights(backbone.convolutional.get_weights())
+    for layer in conv.layers:
+        if layer.get_weights():
+            scale(layer)
+    return Backbone(conv, (), source=f"{backbone.source}×{factor:g}", note="scaled features")
 
 
 @pytest.fixture(scope="session")

@@ -59,14 +59,10 @@ def test_a_failed_download_falls_back_too(monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     monkeypatch.setattr(model, "reachable", lambda host, timeout=3.0: True)
 
-    real_vgg16 = keras.applications.VGG16
+    def broken_download(*args, **kwargs):
+        raise ConnectionError("connection reset")
 
-    def broken_download(weights="imagenet", **kwargs):
-        if weights == "imagenet":
-            raise ConnectionError("connection reset")
-        return real_vgg16(weights=weights, **kwargs)
-
-    monkeypatch.setattr(keras.applications, "VGG16", broken_download)
+    monkeypatch.setattr(keras.utils, "get_file", broken_download)
     backbone = model.imagenet_backbone()
     assert backbone.source == "hed" and "ConnectionError" in backbone.note
 
@@ -130,7 +126,7 @@ def test_a_full_vgg16_splits_into_a_convolutional_part_and_the_classifier(backbo
     # The shape of what the ImageNet download gives (random weights here: no network in tests).
     full = keras.applications.VGG16(weights=None, classifier_activation=None)
     split = model.from_full_model(full, "imagenet", "test")
-    assert split.has_classifier and split.head_side == 224
+    assert split.has_classifier and split.input_side(["fc1"]) == 224 and split.input_side(["block5_pool"]) is None
     assert split.layer_names[-4:] == ["flatten", "fc1", "fc2", "predictions"]
     any_size = model.features(split, np.zeros((1, 100, 140, 3), np.float32), ["block5_conv3"])
     assert any_size["block5_conv3"].shape == (1, 6, 8, 512)  # the conv part takes any size

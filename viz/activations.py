@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from . import images
 from .errors import InputError
-from .model import CLASSIFIER_SIDE, Backbone, features, imagenet_labels
+from .model import Backbone, features, imagenet_labels
 
 ORDERS = ("mean activation", "channel index")
 VIEWS = ("feature maps", "overlay on image")
@@ -32,6 +32,7 @@ def activations(
     backbone: Backbone,
     photo: np.ndarray,
     layers=None,
+    *,
     top: int = 64,
     order: str = ORDERS[0],
     view: str = VIEWS[0],
@@ -95,8 +96,7 @@ def block_heatmap(photo: np.ndarray, maps: np.ndarray) -> np.ndarray:
 
 def classify(backbone: Backbone, photo: np.ndarray, k: int = 5):
     """Top-k ImageNet labels with softmax probabilities, and fc2 as a 64×64 picture."""
-    square = images.resize(photo, (CLASSIFIER_SIDE, CLASSIFIER_SIDE))
-    out = features(backbone, images.to_float(square)[None], ["fc2", "predictions"])
+    out = features(backbone, images.to_float(photo)[None], ["fc2", "predictions"])  # squashed to 224²
     probs = tf.nn.softmax(out["predictions"][0]).numpy()
     labels = imagenet_labels()
     best = np.argsort(-probs)[:k]

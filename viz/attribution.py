@@ -17,8 +17,8 @@ import tensorflow as tf
 
 from . import images
 from .errors import InputError, check_range
-from .model import Backbone, extractor, features, imagenet_labels, preprocess
-from .visualize import Target, parse_target
+from .model import Backbone, features, imagenet_labels, network
+from .targets import Target, parse_target
 
 METHODS = ("Grad-CAM", "Grad-CAM++", "gradient", "SmoothGrad")
 SANITY_FAILS: tuple[str, ...] = ()  # methods whose maps survive weight randomization (see the tests)
@@ -55,6 +55,7 @@ def attribution(
     backbone: Backbone,
     photo: np.ndarray,
     target: str | None = None,
+    *,
     methods=METHODS,
     layer: str = DEFAULT_LAYER,
     noise: float = 0.15,
@@ -71,7 +72,7 @@ def attribution(
     noise = check_range("Noise level", noise, 0.0, 1.0)
     samples = check_range("Samples", samples, 1, MAX_SAMPLES)
     size = check_range("Image size", size, 64, 512)
-    picture = working_photo(backbone, photo, target, size)
+    picture = images.fit_long_side(photo, size)  # the network squashes it to 224² for a class
     x = images.to_float(picture)[None]
     results = []
     for chosen in resolve_targets(backbone, x[0], target, top):
@@ -88,14 +89,6 @@ def attribution(
             maps["SmoothGrad"] = smoothgrad(backbone, x[0], chosen, noise, samples, seed)
         results.append(Attribution(chosen, float(scores.numpy()[0]), cam_layer, maps, picture))
     return results
-
-
-def working_photo(backbone: Backbone, photo: np.ndarray, target: str | None, size: int) -> np.ndarray:
-    """The photo at `size`, or squashed to the classifier's square when a class is involved."""
-    on_classes = backbone.has_classifier and not (target and (":" in target or target.strip() in backbone.layer_names))
-    if on_classes and backbone.head_side:
-        return images.resize(photo, (backbone.head_side, backbone.head_side))
-    return images.fit_long_side(photo, size)
 
 
 def gradcam_layer(backbone: Backbone, target: Target, layer: str) -> str:
@@ -120,11 +113,11 @@ def score_gradients(backbone: Backbone, images01, target: Target, layer: str | N
     """The one gradient helper: scores (B,), `layer`'s activations and their gradients, and the
     gradients with respect to the [0, 1] pixels."""
     names = [target.layer] + ([layer] if layer and layer != target.layer else [])
-    model = extractor(backbone, names)
+    net = network(backbone, names)
     x = tf.convert_to_tensor(images01, tf.float32)
     with tf.GradientTape() as tape:
         tape.watch(x)
-        outputs = model(preprocess(x), training=False)
+        outputs = net(x)
         scores = score(outputs, target)
     wanted = [outputs[layer]] if layer else []
     grads = tape.gradient(scores, wanted + [x])

@@ -27,8 +27,11 @@ from .errors import InputError
 WEIGHTS_ENV = "VIZ_WEIGHTS"
 IMAGENET_HOST = "storage.googleapis.com"
 IMAGENET_FILE = "vgg16_weights_tf_dim_ordering_tf_kernels.h5"
+IMAGENET_URL = "https://storage.googleapis.com/tensorflow/keras-applications/vgg16/" + IMAGENET_FILE
+IMAGENET_HASH = "64373286793e3c8b2b4e3219cbf3544b"  # md5, as Keras Applications publishes it
 CLASSIFIER_SIDE = 224  # VGG16's classifier only accepts 224×224 inputs
 HEAD_LAYERS = ("flatten", "fc1", "fc2", "predictions")
+HEAD_KERNELS = {"fc1": (7 * 7 * 512, 4096), "fc2": (4096, 4096), "predictions": (4096, 1000)}
 INPUT = "input"  # the extractor's name for the preprocessed image itself
 LABELS_FILE = Path(__file__).parent / "data" / "imagenet_classes.json"
 
@@ -45,7 +48,6 @@ class Backbone:
     head: tuple = ()
     source: str = "hed"
     note: str = ""
-    head_side: int | None = CLASSIFIER_SIDE  # input side the head needs; None: any size
 
     @property
     def has_classifier(self) -> bool:
@@ -59,6 +61,12 @@ class Backbone:
     @property
     def layers(self) -> list:
         return self.convolutional.layers[1:] + list(self.head)
+
+    def input_side(self, names) -> int | None:
+        """The square input side these layers need: the classifier's 224 when one lies in the head,
+        else None (the convolutional layers take any size)."""
+        head = {layer.name for layer in self.head}
+        return CLASSIFIER_SIDE if head.intersection(names) else None
 
     def describe(self) -> dict:
         """What a person (or a client) needs to know about the weights in use."""
@@ -120,8 +128,7 @@ def build_extractor(backbone: Backbone, names: tuple) -> keras.Model:
     if unknown:
         raise InputError(f"Unknown layer {unknown[0]!r}; this VGG16 has {', '.join(order[1:])}.")
     deepest = max(order.index(n) for n in names) - 1
-    needs_head = order[deepest + 1] in {layer.name for layer in backbone.head}
-    side = backbone.head_side if needs_head else None
+    side = backbone.input_side(names)
     inputs = keras.Input((side, side, 3))
     x, outputs = inputs, {INPUT: inputs} if INPUT in names else {}
     for layer in backbone.layers[: deepest + 1]:
@@ -132,9 +139,8 @@ def build_extractor(backbone: Backbone, names: tuple) -> keras.Model:
 
 
 def features(backbone: Backbone, images01, names) -> dict[str, np.ndarray]:
-    """Activations of `names` for a batch of [0, 1] RGB images, as numpy arrays."""
-    out = extractor(backbone, names)(preprocess(images01), training=False)
-    return {name: np.asarray(value) for name, value in out.items()}
+    """Activations of `names` for a batch of [0, 1] RGB images (any size), as numpy arrays."""
+    return {name: np.asarray(value) for name, value in network(backbone, names)(images01).items()}
 
 
 # ---------------------------------------------------------------- weights
@@ -157,14 +163,27 @@ def load_backbone(source: str = "imagenet") -> Backbone:
 
 
 def imagenet_backbone() -> Backbone:
-    cached = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models" / IMAGENET_FILE
-    if not cached.exists() and not reachable(IMAGENET_HOST):
-        return hed_fallback(f"{IMAGENET_HOST} cannot be reached, so the ImageNet weights could not be downloaded")
     try:
-        full = keras.applications.VGG16(weights="imagenet", classifier_activation=None)
-    except Exception as err:  # a failed or interrupted download must not stop the app
+        path = download_imagenet_weights()
+    except WeightsError as err:
+        return hed_fallback(str(err))
+    try:
+        full = keras.applications.VGG16(weights=path, classifier_activation=None)
+    except Exception as err:  # a corrupt or interrupted download must not stop the app
         return hed_fallback(f"the ImageNet weights could not be loaded ({type(err).__name__})")
     return from_full_model(full, "imagenet", "Keras' official VGG16 ImageNet weights, with the classifier.")
+
+
+def download_imagenet_weights() -> str:
+    """The one download: Keras' ImageNet file (with the top), fetched once into the Keras cache and
+    checked against its published hash. A WeightsError says why it could not be had."""
+    cached = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "models" / IMAGENET_FILE
+    if not cached.exists() and not reachable(IMAGENET_HOST):
+        raise WeightsError(f"{IMAGENET_HOST} cannot be reached, so the ImageNet weights could not be downloaded")
+    try:
+        return keras.utils.get_file(IMAGENET_FILE, IMAGENET_URL, cache_subdir="models", file_hash=IMAGENET_HASH)
+    except Exception as err:
+        raise WeightsError(f"the ImageNet weights could not be downloaded ({type(err).__name__})") from err
 
 
 def hed_fallback(reason: str) -> Backbone:
@@ -228,6 +247,7 @@ def file_backbone(path: str) -> Backbone:
     try:
         with h5py.File(path, "r") as f:
             hed_layout = "block1" in f and "layers" in f["block1"]
+            check_head_shapes(f, os.path.basename(path))
     except OSError as err:
         raise WeightsError(f"Weights file {path} is not a readable HDF5 (.h5) file.") from err
     note = f"Weights from the local file {os.path.basename(path)}"
@@ -239,6 +259,18 @@ def file_backbone(path: str) -> Backbone:
         raise
     except Exception as err:
         raise WeightsError(f"Weights file {path} does not hold VGG16 weights ({err}).") from err
+
+
+def check_head_shapes(f: h5py.File, name: str) -> None:
+    """A WeightsError in one sentence when a file's classifier cannot sit on VGG16's 7×7×512 features."""
+    for layer, expected in HEAD_KERNELS.items():
+        if layer not in f or not f[layer].attrs.get("weight_names", ()).__len__():
+            continue
+        kernel_name = f[layer].attrs["weight_names"][0]
+        shape = tuple(f[layer][kernel_name.decode() if isinstance(kernel_name, bytes) else kernel_name].shape)
+        if shape != expected:
+            raise WeightsError(f"{name} has a classifier of another shape: its {layer} is "
+                               f"{'×'.join(map(str, shape))}, VGG16's is {'×'.join(map(str, expected))}.")
 
 
 def keras_file_backbone(path: str, note: str) -> Backbone:
@@ -269,16 +301,24 @@ def class_index(name: str) -> int:
 
 
 def network(backbone: Backbone, names, bfloat16: bool = False):
-    """[0, 1] RGB images -> {layer: float32 activations}: VGG16's preprocessing, then the cut extractor.
+    """[0, 1] RGB images of any size -> {layer: float32 activations}: resized to the classifier's
+    square when a head layer is among `names` (differentiably, so the image keeps its own size), then
+    VGG16's preprocessing and the cut extractor.
 
     With `bfloat16`, the layers compute in bfloat16 (weights and results stay float32): about twice
     as fast on CPUs with AVX-512 BF16, at about three significant digits.
     """
     model = extractor(half_precision(backbone) if bfloat16 else backbone, names)
-    if not bfloat16:
-        return lambda images: model(preprocess(images), training=False)
-    return lambda images: {name: tf.cast(value, tf.float32)
-                           for name, value in model(preprocess(images), training=False).items()}
+    side = backbone.input_side(names)
+
+    def run(images):
+        images = tf.convert_to_tensor(images, tf.float32)
+        if side and tuple(images.shape[1:3]) != (side, side):
+            images = tf.image.resize(images, (side, side), antialias=True)
+        out = model(preprocess(images), training=False)
+        return {name: tf.cast(value, tf.float32) for name, value in out.items()} if bfloat16 else out
+
+    return run
 
 
 @lru_cache(maxsize=2)
@@ -290,4 +330,4 @@ def half_precision(backbone: Backbone) -> Backbone:
 
     conv = keras.models.clone_model(backbone.convolutional, clone_function=clone)
     conv.set_weights(backbone.convolutional.get_weights())
-    return Backbone(conv, backbone.head, backbone.source, backbone.note + " (bfloat16)", backbone.head_side)
+    return Backbone(conv, backbone.head, backbone.source, backbone.note + " (bfloat16)")

@@ -104,9 +104,13 @@ def unit(source: str, weights: np.ndarray, bias: float, item: int | None = None,
     return objective(name, fn, [source])
 
 
-def layer_energy(layer: str, item: int | None = None, name: str = "layer") -> Objective:
-    """Minus the mean squared activation of a whole layer: DeepDream's objective."""
-    return objective(name, lambda features, images: only(item, -batch_mean(tf.square(features[layer]))), [layer])
+def layer_rms(layer: str, item: int | None = None, name: str = "layer") -> Objective:
+    """Minus the root mean square activation of a whole layer: DeepDream's objective, in the features'
+    own units (like a unit's response), so a batch of units and layers scales as one."""
+    def fn(features, images):
+        return only(item, -tf.sqrt(batch_mean(tf.square(features[layer])) + 1e-12))
+
+    return objective(name, fn, [layer])
 
 
 # ---------------------------------------------------------------- regularizers

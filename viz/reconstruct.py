@@ -47,6 +47,7 @@ def reconstruct(
     backbone: Backbone,
     photo: np.ndarray,
     layers=EVERY_BLOCK[2:3],
+    *,
     steps: int = 200,
     size: int = 224,
     smoothness: float = 1.0,
@@ -56,7 +57,8 @@ def reconstruct(
     seed: int = 0,
     every: int = 10,
 ) -> Iterator[Reconstruction]:
-    """Rebuild `photo` (uint8 RGB) from each layer's features; yields progress every `every` steps."""
+    """Rebuild `photo` (uint8 RGB, long side `size`) from each layer's features; yields progress every
+    `every` steps. From fc layers the network sees it squashed to the classifier's square."""
     layers = check_layers(backbone, layers)
     steps = check_range("Steps", steps, 1, MAX_STEPS)
     size = check_range("Image size", size, 64, MAX_SIDE)
@@ -64,7 +66,7 @@ def reconstruct(
     alpha = check_range("Alpha-norm weight", alpha, 0.0, 100.0)
     check_choice("Optimizer", optimizer, OPTIMIZERS)
     lr = check_range("Learning rate", DEFAULT_LR[optimizer] if lr is None else lr, 1e-4, 10.0)
-    target = working_photo(backbone, photo, layers, size)
+    target = images.fit_long_side(photo, size)
     runs = [invert(backbone, target, layer, steps, smoothness, alpha, optimizer, lr, seed, every)
             for layer in layers]
     start = time.perf_counter()
@@ -84,14 +86,6 @@ def check_layers(backbone: Backbone, layers) -> list[str]:
             raise InputError(f"{layer} needs the ImageNet classifier, which these weights do not have."
                              if needs_head else f"Unknown layer {layer!r}.")
     return layers
-
-
-def working_photo(backbone: Backbone, photo: np.ndarray, layers, size: int) -> np.ndarray:
-    """The photo at the optimization size: long side `size`, or the classifier's square for fc layers."""
-    head = {layer.name for layer in backbone.head}
-    if backbone.head_side and head.intersection(layers):
-        return images.resize(photo, (backbone.head_side, backbone.head_side))
-    return images.fit_long_side(photo, size)
 
 
 def smoothness_for(layer: str) -> float:

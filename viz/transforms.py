@@ -54,5 +54,9 @@ def compose(transforms):
 
 
 def lucid(jitter_px: int = 8, scale_range=(0.9, 1.1), degrees: float = 10.0):
-    """Lucid's standard robustness: pad, jitter, scale and rotate, jitter again."""
-    return compose([pad(jitter_px + 4), jitter(jitter_px), scale_rotate(scale_range, degrees), jitter(4)])
+    """Lucid's standard robustness: pad, jitter, scale and rotate, jitter again (the parts that are
+    not zero: no jitter means no padding either)."""
+    steps = [pad(jitter_px + 4), jitter(jitter_px)] if jitter_px else []
+    if tuple(scale_range) != (1, 1) or degrees:
+        steps.append(scale_rotate(scale_range, degrees))
+    return compose(steps + ([jitter(4)] if jitter_px else []))

@@ -18,11 +18,12 @@ import numpy as np
 import tensorflow as tf
 
 from . import images, objectives, param, transforms
-from .errors import InputError, check_choice, check_range
-from .model import Backbone, class_index, imagenet_labels, network, unit_weights
+from .errors import check_choice, check_range
+from .model import Backbone, network, unit_weights
 from .optimize import coarse_to_fine, optimize
+from .targets import MAX_TARGETS, Target, parse_targets  # noqa: F401  (MAX_TARGETS: the tab's limit)
 
-MAX_TARGETS, MAX_STEPS, MAX_SIDE, MAX_OCTAVES = 8, 1000, 384, 4
+MAX_STEPS, MAX_SIDE, MAX_OCTAVES = 1000, 384, 4
 OCTAVE_SCALE = 1.4
 
 
@@ -45,16 +46,6 @@ PRESETS = {
 }
 
 
-@dataclass(frozen=True)
-class Target:
-    """One thing to visualize: which unit (or layer) and how to caption it."""
-
-    text: str  # as the user wrote it, normalized
-    kind: str  # "class", "channel" or "layer"
-    layer: str  # the layer the objective reads
-    unit: int | None = None  # channel or class index
-
-
 @dataclass
 class Visualization:
     """One streamed state: an image per target, with how strongly its target responds."""
@@ -64,42 +55,8 @@ class Visualization:
     seconds: float
     targets: list[Target]
     images: list[np.ndarray]  # uint8
-    responses: list[float]  # mean pre-activation (channel, class logit) or mean square (layer)
+    responses: list[float]  # mean pre-activation (channel, class logit) or root mean square (layer)
     probabilities: list[float | None]  # class targets, at the end: softmax under random jitter
-
-
-def parse_targets(backbone: Backbone, targets) -> list[Target]:
-    """Targets from a comma-separated string or a list: classes, `layer:channel` or layer names."""
-    items = [targets] if isinstance(targets, str) else list(targets or [])
-    texts = [t.strip() for item in items for t in str(item).split(",") if t.strip()]
-    if not texts:
-        raise InputError("Give at least one target: an ImageNet class, a channel like block4_conv3:42, "
-                         "or a layer name.")
-    if len(texts) > MAX_TARGETS:
-        raise InputError(f"At most {MAX_TARGETS} targets at once; got {len(texts)}.")
-    return [parse_target(backbone, text) for text in texts]
-
-
-def parse_target(backbone: Backbone, text: str) -> Target:
-    if ":" in text:
-        layer, _, channel = text.partition(":")
-        layer = layer.strip()
-        try:
-            index = int(channel)
-        except ValueError:
-            raise InputError(f"In {text!r}, the channel after ':' must be a whole number.") from None
-        unit_weights(backbone, layer, index)  # checks the layer and the channel range
-        return Target(f"{layer}:{index}", "channel", layer, index)
-    if text in backbone.layer_names:
-        return Target(text, "layer", text)
-    if not backbone.has_classifier:
-        if text.lower() in (label.lower() for label in imagenet_labels()):
-            raise InputError(f"The class {text!r} needs the ImageNet classifier, which these weights "
-                             f"({backbone.source}) do not have. Channels such as block4_conv3:42 work.")
-        raise InputError(f"Unknown target {text!r}: use a layer name, a channel like block4_conv3:42, "
-                         "or (with the ImageNet weights) a class name.")
-    index = class_index(text)
-    return Target(imagenet_labels()[index], "class", "predictions", index)
 
 
 def settings_for(preset: str, **knobs) -> Settings:
@@ -120,6 +77,7 @@ def settings_for(preset: str, **knobs) -> Settings:
 def visualize(
     backbone: Backbone,
     targets,
+    *,
     steps: int = 256,
     size: int = 224,
     preset: str = "lucid",
@@ -134,17 +92,19 @@ def visualize(
 
     `start` (a uint8 photo) starts from that photo instead of noise; `octaves` > 1 then runs at
     growing sizes, each octave continuing from the last. `knobs` override the preset's Settings.
-    The network runs in bfloat16 unless told otherwise (about twice as fast on CPUs with AVX-512 BF16).
+    Images keep `size` (or the photo's aspect) whatever the targets; the network resizes them to the
+    classifier's square when a class is among them. The network runs in bfloat16 unless told
+    otherwise (about twice as fast on CPUs with AVX-512 BF16).
     """
     chosen = parse_targets(backbone, targets)
     steps = check_range("Steps", steps, 1, MAX_STEPS)
     size = check_range("Image size", size, 64, MAX_SIDE)
     octaves = check_range("Octaves", octaves, 1, MAX_OCTAVES) if start is not None else 1
     settings = settings_for(preset, **knobs)
-    net = network(backbone, list(dict.fromkeys(sources(backbone, chosen))), bfloat16)
     objective = build_objective(backbone, chosen, settings)
+    net = network(backbone, objective.layers, bfloat16)
     robustness = make_transform(settings)
-    shape = image_shape(backbone, chosen, size, robustness, start)
+    shape = (size, size) if start is None else images.fit_long_side(start, size).shape[:2]
     begin = time.perf_counter()
 
     def run_stage(stage_shape, stage_steps, previous):
@@ -161,16 +121,11 @@ def visualize(
             jittered_probabilities(backbone, chosen, snapshot.images, seed) if last else [None] * len(chosen))
 
 
-def sources(backbone: Backbone, targets: list[Target]) -> list[str]:
-    """The layers the objective reads: a unit's input, or the whole layer."""
-    return [unit_weights(backbone, t.layer, t.unit)[0] if t.unit is not None else t.layer for t in targets]
-
-
 def build_objective(backbone: Backbone, targets: list[Target], settings: Settings) -> objectives.Objective:
     terms = []
     for item, target in enumerate(targets):
         if target.unit is None:
-            terms.append(objectives.layer_energy(target.layer, item, name="target"))
+            terms.append(objectives.layer_rms(target.layer, item, name="target"))
         else:
             source, weights, bias = unit_weights(backbone, target.layer, target.unit)
             terms.append(objectives.unit(source, weights, bias, item, name="target"))
@@ -183,28 +138,10 @@ def build_objective(backbone: Backbone, targets: list[Target], settings: Setting
 
 
 def make_transform(settings: Settings):
-    """The robustness transforms of the settings (None for none)."""
-    steps = []
-    if settings.jitter:
-        steps += [transforms.pad(settings.jitter + 4), transforms.jitter(settings.jitter)]
-    if settings.scale or settings.rotate:
-        steps.append(transforms.scale_rotate((1 - settings.scale, 1 + settings.scale), settings.rotate))
-    if settings.jitter:
-        steps.append(transforms.jitter(4))
-    return transforms.compose(steps) if steps else None
-
-
-def image_shape(backbone: Backbone, targets: list[Target], size: int, transform, start) -> tuple[int, int]:
-    """(H, W): square, or the photo's aspect; with a fixed-size classifier, the side that the
-    transforms turn into its input."""
-    head = {layer.name for layer in backbone.head}
-    if backbone.head_side and any(t.layer in head for t in targets):
-        probe = tf.zeros((1, 64, 64, 3))
-        growth = 0 if transform is None else int(transform(probe, tf.random.Generator.from_seed(0)).shape[1]) - 64
-        return backbone.head_side - growth, backbone.head_side - growth
-    if start is None:
-        return size, size
-    return images.fit_long_side(start, size).shape[:2]
+    """The settings' robustness transforms (Lucid's), or None when they do nothing."""
+    if not (settings.jitter or settings.scale or settings.rotate):
+        return None
+    return transforms.lucid(settings.jitter, (1 - settings.scale, 1 + settings.scale), settings.rotate)
 
 
 def octave_plan(shape: tuple[int, int], steps: int, octaves: int) -> list[tuple[tuple[int, int], int]]:
@@ -232,20 +169,22 @@ def make_param(settings: Settings, count: int, shape: tuple[int, int], init, see
 
 
 def jittered_probabilities(backbone: Backbone, targets: list[Target], pictures, seed: int, copies: int = 8):
-    """Each class target's softmax probability, averaged over randomly jittered copies of its image."""
+    """Each class target's softmax probability, averaged over `copies` of its image, each under its own
+    random Lucid transform (how robustly the picture shows the class)."""
     if not any(t.kind == "class" for t in targets):
         return [None] * len(targets)
     net = network(backbone, ["predictions"])
-    jitter = make_transform(PRESETS["lucid"])
-    rng = tf.random.Generator.from_seed(seed)
-    side = backbone.head_side or pictures.shape[1]
     result = []
     for target, picture in zip(targets, pictures):
         if target.kind != "class":
             result.append(None)
             continue
-        batch = tf.repeat(images.to_float(picture)[None], copies, axis=0)
-        seen = tf.image.resize(jitter(batch, rng), (side, side))
-        probs = tf.nn.softmax(net(seen)["predictions"]).numpy()[:, target.unit]
-        result.append(float(probs.mean()))
+        seen = jittered_copies(images.to_float(picture), copies, seed)
+        result.append(float(tf.nn.softmax(net(seen)["predictions"]).numpy()[:, target.unit].mean()))
     return result
+
+
+def jittered_copies(picture01: np.ndarray, copies: int, seed: int) -> tf.Tensor:
+    """`copies` of a [0, 1] image, each under a different random Lucid transform (one draw per copy)."""
+    robustness, rng = make_transform(PRESETS["lucid"]), tf.random.Generator.from_seed(seed)
+    return tf.concat([robustness(tf.constant(picture01[None], tf.float32), rng) for _ in range(copies)], axis=0)
