@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from viz import attribution as A  # noqa: E402
 from viz import images  # noqa: E402
 from viz.model import load_backbone  # noqa: E402
-from viz.visualize import parse_target  # noqa: E402
+from viz.targets import parse_target  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
 
 configure_runtime()

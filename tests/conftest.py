@@ -126,6 +126,24 @@ def client(app_url):
     return Client(app_url, verbose=False)
 
 
+@pytest.fixture(scope="session")
+def classifier_app_url(classifier_backbone):
+    """The app as a Space serves it: launched on VGG16 with its 224×224 classifier."""
+    import app
+
+    demo = app.launch(app.build_app(classifier_backbone), block=False, server_name="127.0.0.1",
+                      server_port=free_port(), quiet=True)
+    yield demo.local_url
+    demo.close()
+
+
+@pytest.fixture(scope="session")
+def classifier_client(classifier_app_url):
+    from gradio_client import Client
+
+    return Client(classifier_app_url, verbose=False)
+
+
 @pytest.fixture
 def random_image():
     return (np.random.default_rng(0).random((40, 60, 3)) * 255).astype(np.uint8)

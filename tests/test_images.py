@@ -136,3 +136,12 @@ def test_colorbar_is_drawn_under_the_image():
     assert out.shape[0] > 30 and out.shape[1] == 80
     bar = out[-3]
     assert bar[0].sum() < bar[-1].sum()  # dark (low) on the left, bright (high) on the right
+
+
+def test_float_resize_matches_the_uint8_one_without_rounding():
+    I = images  # noqa: E741
+    picture = (np.random.default_rng(1).random((30, 40, 3)) * 255).astype(np.uint8)
+    small = I.resize_float(I.to_float(picture), (15, 20))
+    assert small.dtype == np.float32 and small.shape == (15, 20, 3)
+    assert np.abs(small * 255 - I.resize(picture, (15, 20))).mean() < 0.5  # the same filter, unrounded, unclipped
+    assert I.resize_float(small, (15, 20)) is small

@@ -78,7 +78,7 @@ def test_staged_run_ends_at_full_size(backbone, photo):
 def test_a_finer_stage_from_the_content_gets_back_some_of_its_detail(photo):
     content01 = photo / 255.0
     coarse = S.images.resize(photo, (photo.shape[0] // 4, photo.shape[1] // 4))[None]
-    blurred = S.images.to_float(S.images.resize(coarse[0], photo.shape[:2]))
+    blurred = S.images.resize_float(S.images.to_float(coarse[0]), photo.shape[:2])
 
     def error(start):
         return np.abs(S.starting_image(start, content01, None, coarse, 0)[0] - content01).mean()

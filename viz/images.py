@@ -150,6 +150,16 @@ def resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return np.asarray(Image.fromarray(image).resize((shape[1], shape[0]), Image.Resampling.LANCZOS))
 
 
+def resize_float(image01: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A float image (H, W, C) resized to (height, width) with the same Lanczos filter, channel by
+    channel in Pillow's float mode: no round trip through uint8."""
+    if image01.shape[:2] == tuple(shape):
+        return image01
+    channels = [Image.fromarray(np.ascontiguousarray(image01[..., c], np.float32), mode="F")
+                .resize((shape[1], shape[0]), Image.Resampling.LANCZOS) for c in range(image01.shape[-1])]
+    return np.stack([np.asarray(c) for c in channels], axis=-1)
+
+
 def stretch(image: np.ndarray, percent: float = 0.5, faint: float = 160) -> np.ndarray:
     """A faint uint8 image contrast-stretched so its percent..100−percent percentiles span 0..255.
 

@@ -111,6 +111,20 @@ def layer_by_name(backbone: Backbone, name: str):
     raise InputError(f"{name!r} is not a layer with channels; choose one of {', '.join(with_units)}.")
 
 
+def check_layers(backbone: Backbone, layers, most: int = 6) -> list[str]:
+    """1 to `most` layer names of this VGG16 as a list, or an InputError that says what is wrong."""
+    layers = [layers] if isinstance(layers, str) else list(layers or [])
+    if not layers:
+        raise InputError("Choose at least one layer.")
+    if len(layers) > most:
+        raise InputError(f"At most {most} layers at once; got {len(layers)}.")
+    for layer in layers:
+        if layer not in backbone.layer_names:
+            raise InputError(f"{layer} needs the ImageNet classifier, which these weights do not have."
+                             if layer in HEAD_LAYERS else f"Unknown layer {layer!r}.")
+    return layers
+
+
 def preprocess(images) -> tf.Tensor:
     """RGB images in [0, 1] (…, H, W, 3) as VGG16 wants them: the one place this happens."""
     return keras.applications.vgg16.preprocess_input(tf.cast(images, tf.float32) * 255.0)

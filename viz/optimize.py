@@ -20,6 +20,8 @@ from .images import to_uint8
 from .objectives import Objective
 
 OPTIMIZERS = ("adam", "lbfgs")
+DEFAULT_LR = {"adam": 0.02, "lbfgs": 1.0}  # a step size for pixels in [0, 1]; L-BFGS's is its line search's first try
+MIN_STAGE_SIDE = 32  # a coarse stage (octave, style stage) is never smaller than this
 
 
 @dataclass
@@ -47,7 +49,6 @@ def optimize(
     lr: float = 0.05,
     transform=None,
     seed: int = 0,
-    jit: bool = False,
     max_wait: float = 2.0,
 ) -> Iterator[Snapshot]:
     """Minimize `objective` over `param` = (variables, to_image); `net` maps [0, 1] images to features.
@@ -59,7 +60,7 @@ def optimize(
     variables, to_image = param
     rng = tf.random.Generator.from_seed(seed)
     evaluate = partial(loss_and_gradients, objective, to_image, net, variables, transform, rng)
-    compile_ = partial(tf.function, jit_compile=jit, autograph=False)
+    compile_ = partial(tf.function, autograph=False)
     stepper = make_optimizer(optimizer, lr).minimize(evaluate, variables, compile_)
     start, last = time.perf_counter(), None
     shown = start
@@ -99,6 +100,11 @@ def coarse_to_fine(plan, run_stage) -> Iterator[Snapshot]:
             pictures = snapshot.images
             yield replace(snapshot, step=done + snapshot.step)
         done += steps
+
+
+def scaled_shape(shape: tuple[int, int], divisor: float) -> tuple[int, int]:
+    """A coarse stage's (H, W): `shape` divided by `divisor`, at least MIN_STAGE_SIDE a side."""
+    return max(MIN_STAGE_SIDE, round(shape[0] / divisor)), max(MIN_STAGE_SIDE, round(shape[1] / divisor))
 
 
 def loss_and_gradients(objective, to_image, net, variables, transform, rng):
@@ -160,7 +166,9 @@ class LBFGS:
     """Limited-memory BFGS with a weak-Wolfe line search (expand while still steep, shrink when the
     loss does not fall enough), for deterministic objectives.
 
-    Stops (ends its iterator) when even a steepest-descent step no longer decreases the loss.
+    Stops (ends its iterator) when even a steepest-descent step no longer decreases the loss. Written
+    here rather than taken from SciPy or TensorFlow Probability because it must hand back control
+    after every step: the run streams its images and a Stop acts between yields.
     """
 
     tries = 8

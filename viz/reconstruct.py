@@ -15,17 +15,16 @@ from typing import Iterator
 import numpy as np
 
 from . import images, objectives
-from .errors import InputError, check_choice, check_range
-from .model import Backbone, network
-from .optimize import OPTIMIZERS, optimize, side_by_side
+from .errors import check_choice, check_range
+from .model import Backbone, check_layers, network
+from .optimize import DEFAULT_LR, OPTIMIZERS, optimize, side_by_side
 from .param import pixels
 
 EVERY_BLOCK = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3")
 # Total variation weight by depth: detail survives in shallow layers, deep ones need the prior.
 SMOOTHNESS = {"block1": 0.03, "block2": 0.3, "block3": 1.5, "block4": 1.5, "block5": 1.5}
 HEAD_SMOOTHNESS = 1.5
-DEFAULT_LR = {"lbfgs": 1.0, "adam": 0.02}
-MAX_STEPS, MAX_SIDE, MAX_LAYERS = 1000, 384, 6
+MAX_STEPS, MAX_SIDE = 1000, 384
 
 
 @dataclass
@@ -72,20 +71,6 @@ def reconstruct(
     start = time.perf_counter()
     for latest in side_by_side(runs):
         yield progress(target, layers, steps, latest, time.perf_counter() - start)
-
-
-def check_layers(backbone: Backbone, layers) -> list[str]:
-    layers = [layers] if isinstance(layers, str) else list(layers or [])
-    if not layers:
-        raise InputError("Choose at least one layer to reconstruct from.")
-    if len(layers) > MAX_LAYERS:
-        raise InputError(f"At most {MAX_LAYERS} layers at once; got {len(layers)}.")
-    for layer in layers:
-        if layer not in backbone.layer_names:
-            needs_head = layer in ("flatten", "fc1", "fc2", "predictions")
-            raise InputError(f"{layer} needs the ImageNet classifier, which these weights do not have."
-                             if needs_head else f"Unknown layer {layer!r}.")
-    return layers
 
 
 def smoothness_for(layer: str) -> float:

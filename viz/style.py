@@ -18,9 +18,9 @@ import numpy as np
 import tensorflow as tf
 
 from . import images, objectives
-from .errors import InputError, check_choice, check_range
-from .model import Backbone, network
-from .optimize import OPTIMIZERS, coarse_to_fine, optimize, side_by_side
+from .errors import check_choice, check_range
+from .model import Backbone, check_layers, network
+from .optimize import DEFAULT_LR, MIN_STAGE_SIDE, OPTIMIZERS, coarse_to_fine, optimize, scaled_shape, side_by_side
 from .param import pixels
 
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
@@ -196,7 +196,7 @@ def style_transfer(
         init = starting_image(start, content01, style01, previous, seed)
         return optimize(objective, pixels((1,) + shape, init=init, seed=seed),
                         network(backbone, objective.layers, bfloat16), steps=stage_steps, every=every,
-                        optimizer=optimizer, lr=1.0 if optimizer == "lbfgs" else 0.02, seed=seed)
+                        optimizer=optimizer, lr=DEFAULT_LR[optimizer], seed=seed)
 
     for snapshot in coarse_to_fine(plan, run_stage):
         picture = snapshot.images[0]
@@ -222,9 +222,8 @@ def stage_plan(shape: tuple[int, int], steps: int, staged: bool) -> list[tuple[t
     plan, left = [], steps
     for divisor, share in STAGES:
         stage_steps = left if divisor == 1 else min(left, round(steps * share))
-        stage_shape = (max(32, shape[0] // divisor), max(32, shape[1] // divisor))
         if stage_steps:
-            plan.append((stage_shape, stage_steps))
+            plan.append((scaled_shape(shape, divisor), stage_steps))
         left -= stage_steps
     return plan
 
@@ -233,7 +232,7 @@ def prepare(content: np.ndarray, style: np.ndarray, shape, style_scale: float, k
     """Content at `shape` and style at `style_scale` × its long side, as [0, 1]; in luminance only
     (style luminance matched to the content's mean and spread) when the content keeps its colours."""
     content_at = images.resize(content, shape)
-    style_at = images.fit_long_side(style, max(32, round(max(shape) * style_scale)))
+    style_at = images.fit_long_side(style, max(MIN_STAGE_SIDE, round(max(shape) * style_scale)))
     content01, style01 = images.to_float(content_at), images.to_float(style_at)
     if keep_colors:
         content_y, style_y = luminance(content01), luminance(style01)
@@ -246,13 +245,13 @@ def starting_image(start: str, content01, style01, previous, seed: int):
     """The previous stage's result upsampled (see with_content_detail); else the content, the style
     or grey noise."""
     if previous is not None:
-        upsampled = images.to_float(images.resize(previous[0], content01.shape[:2]))
+        upsampled = images.resize_float(images.to_float(previous[0]), content01.shape[:2])
         return (with_content_detail(upsampled, content01, previous.shape[1:3]) if start == "content"
                 else upsampled)[None]
     if start == "content":
         return content01[None]
     if start == "style":
-        return images.to_float(images.resize(images.to_uint8(style01), content01.shape[:2]))[None]
+        return images.resize_float(style01, content01.shape[:2])[None]
     return None  # pixels() starts from grey with noise
 
 
@@ -262,8 +261,8 @@ def with_content_detail(upsampled01, content01, coarse_shape):
     An upsampled result is blurred, and the deep content layer sees it: at 384 px the 192 px result
     started with 13× its own content loss, so the full-size steps went into sharpening it again.
     """
-    coarse = images.resize(images.resize(images.to_uint8(content01), coarse_shape), content01.shape[:2])
-    return np.clip(upsampled01 + CONTENT_DETAIL * (content01 - images.to_float(coarse)), 0.0, 1.0)
+    coarse = images.resize_float(images.resize_float(content01, coarse_shape), content01.shape[:2])
+    return np.clip(upsampled01 + CONTENT_DETAIL * (content01 - coarse), 0.0, 1.0)
 
 
 # ---------------------------------------------------------------- colour
@@ -298,12 +297,7 @@ def style_per_layer(
     every: int = 10,
 ) -> Iterator[Stylized]:
     """The original project's study: one panel per layer, matching only that layer's Gram matrix."""
-    layers = [layers] if isinstance(layers, str) else list(layers or [])
-    if not layers or len(layers) > 6:
-        raise InputError("Choose between 1 and 6 layers for the per-layer study.")
-    unknown = [layer for layer in layers if layer not in backbone.layer_names]
-    if unknown:
-        raise InputError(f"Unknown layer {unknown[0]!r}.")
+    layers = check_layers(backbone, layers)
     size = check_range("Output size", size, 64, MAX_SIDE // 2)
     steps = check_range("Steps", steps, 1, MAX_STEPS)
     check_choice("Start", start, STARTS)

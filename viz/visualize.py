@@ -20,7 +20,7 @@ import tensorflow as tf
 from . import images, objectives, param, transforms
 from .errors import check_choice, check_range
 from .model import Backbone, network, unit_weights
-from .optimize import coarse_to_fine, optimize
+from .optimize import coarse_to_fine, optimize, scaled_shape
 from .targets import MAX_TARGETS, Target, parse_targets  # noqa: F401  (MAX_TARGETS: the tab's limit)
 
 MAX_STEPS, MAX_SIDE, MAX_OCTAVES = 1000, 384, 4
@@ -151,7 +151,7 @@ def octave_plan(shape: tuple[int, int], steps: int, octaves: int) -> list[tuple[
         factor = OCTAVE_SCALE ** (octaves - 1 - k)
         share = steps // octaves + (1 if k < steps % octaves else 0)
         if share:
-            plan.append(((max(32, round(shape[0] / factor)), max(32, round(shape[1] / factor))), share))
+            plan.append((scaled_shape(shape, factor), share))
     return plan
 
 
