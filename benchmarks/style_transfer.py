@@ -19,7 +19,6 @@ import time
 from functools import partial
 from pathlib import Path
 
-import numpy as np
 import tensorflow as tf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))

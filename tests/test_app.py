@@ -32,10 +32,11 @@ def test_activations_returns_13_real_grids(client, tmp_path):
 def test_activations_parameters(client):
     grids, *_ = client.predict(handle_file(app.EXAMPLES[0]), ["block2_pool", "block4_conv3"], 16,
                                "channel index", "overlay on image", 160, api_name="/activations")
+    assert app.EXAMPLES[0] == "examples/astronaut.jpg"  # square: 160 px gives 40×40 after two pools
     assert [g["caption"] for g in grids] == [
-        "block2_pool · 30×40×128 · 16 of 128 channels by index",
-        "block4_conv3 · 15×20×512 · 16 of 512 channels by index",
-    ] or all("16 of" in g["caption"] for g in grids)
+        "block2_pool · 40×40×128 · 16 of 128 channels by index · 61 silent",
+        "block4_conv3 · 20×20×512 · 16 of 512 channels by index · 18 silent",
+    ]
 
 
 def test_a_non_image_gets_a_clear_message(client, tmp_path):
@@ -55,8 +56,31 @@ def test_reconstruct_streams_snapshots_then_files(client):
     assert sorted(Path(f).suffix for f in files) == [".gif", ".png"]
     with Image.open(next(f for f in files if f.endswith(".gif"))) as gif:
         assert gif.n_frames >= 3
-    steps = [row[0] for row in curve["data"]] if isinstance(curve, dict) else None
-    assert steps is None or steps == sorted(steps)
+    assert curve["columns"] == ["step", "log10 loss", "layer"]
+    assert [row[0] for row in curve["data"]] == [10, 20, 30] and {row[2] for row in curve["data"]} == {"block2_conv2"}
+    assert all(isinstance(row[1], float) for row in curve["data"])
+
+
+def is_png(path: str) -> bool:
+    with Image.open(path) as picture:
+        return picture.format == "PNG"
+
+
+def test_galleries_come_back_as_lossless_png(client):
+    # WebP, Gradio's default, would change the pixels that the PSNR captions describe.
+    reconstruction, *_ = client.predict(handle_file(app.EXAMPLES[1]), "block1_conv1", 10, None, 64,
+                                        api_name="/reconstruct")
+    visualization, *_ = client.predict("block2_conv2:3", 16, 64, api_name="/visualize")
+    maps = client.predict(handle_file(app.EXAMPLES[1]), "block3_conv3", ["gradient"], api_name="/attribution")
+    for gallery in (reconstruction, visualization, maps):
+        assert gallery and all(is_png(item["image"]) for item in gallery)
+
+
+def test_attribution_needs_only_the_image(client):
+    maps = client.predict(handle_file(app.EXAMPLES[1]), api_name="/attribution")
+    assert [m["caption"].split(" ·")[0] for m in maps] == ["Grad-CAM at block5_conv3", "Grad-CAM++ at block5_conv3",
+                                                          "gradient", "SmoothGrad"]
+    assert all("block5_conv3 (mean activation" in m["caption"] for m in maps)
 
 
 def test_reconstruct_refuses_bad_parameters(client):
@@ -87,3 +111,20 @@ def test_style_transfer_streams_to_the_end(client):
     assert len(updates) >= 3 and status.startswith("**Step 20 / 20**") and "style" in status
     assert np.asarray(Image.open(gallery[0]["image"])).shape[1] == 128
     assert sorted(Path(f).suffix for f in files) == [".gif", ".png"]
+
+
+def test_a_streamed_run_ends_with_files_that_exist_and_an_empty_run_says_so():
+    from ui.common import View, stream
+
+    def run(steps):
+        yield from range(1, steps + 1)
+
+    def view(step):
+        picture = np.full((8, 8, 3), 40 * step, np.uint8)
+        return View(step, 3, 0.0, [(picture, "grey")], pngs={"grey": picture},
+                    curve=[{"step": step, "log10 loss": 0.0}], frame=picture)
+
+    *_, (gallery, curve, status, files) = stream(run(3), view, curve=True, gif="run")  # the run is over
+    assert status.endswith("· done") and list(curve["step"]) == [1, 2, 3]
+    assert sorted(Path(f).name for f in files) == ["grey.png", "run.gif"] and all(Path(f).is_file() for f in files)
+    assert list(stream(run(0), view)) == [([], "**No result**: the run ended before its first step.", None)]

@@ -25,16 +25,24 @@ def wait_for_images(page, gallery: str, count: int, timeout: float = 90_000):
     page.wait_for_function(f"document.querySelectorAll('#{gallery} img').length >= {count}", timeout=timeout)
 
 
-def stop_and_check_it_stopped(page, tab: str):
-    """Press the tab's Stop; its status line must then stay put and never say 'done'."""
-    panel = page.locator(f"#{tab}")
-    status = panel.get_by_text("Step ", exact=False).first
-    status.wait_for()
-    panel.get_by_role("button", name="Stop").click()
-    page.wait_for_timeout(3000)
+def wait_until_still(page, selector: str, quiet_ms: int = 3000, timeout: float = 30_000):
+    """Wait until the text of `selector` has not changed for `quiet_ms` (polled in the page)."""
+    page.wait_for_function("""([selector, quiet]) => {
+        const text = document.querySelector(selector).innerText, seen = (window.__still ??= {});
+        if (!seen[selector] || seen[selector].text !== text) seen[selector] = {text, since: Date.now()};
+        return Date.now() - seen[selector].since >= quiet;
+    }""", arg=[selector, quiet_ms], polling=200, timeout=timeout)
+
+
+def stop_and_check_it_stopped(page, tab: str, status_id: str):
+    """Press the tab's Stop while its run streams: no snapshot may follow (a run sends one at least
+    every 2 s), so its status line falls still, short of 'done'."""
+    status = page.locator(f"#{status_id}")
+    status.get_by_text("Step ").wait_for()
+    page.locator(f"#{tab}").get_by_role("button", name="Stop").click()
+    wait_until_still(page, f"#{status_id}", quiet_ms=4000)
     stopped_at = status.inner_text()
-    page.wait_for_timeout(4000)
-    assert status.inner_text() == stopped_at and "done" not in stopped_at
+    assert "Step " in stopped_at and "done" not in stopped_at
 
 
 def test_activations_and_attribution(page, tmp_path):
@@ -59,7 +67,7 @@ def test_reconstruction_streams_and_stops(page, tmp_path):
     page.locator("#reconstruction-image img").wait_for()
     panel.get_by_role("button", name="Reconstruct").click()
     wait_for_images(page, "reconstructions", 2)
-    stop_and_check_it_stopped(page, "tab-reconstruction")
+    stop_and_check_it_stopped(page, "tab-reconstruction", "reconstruction-status")
     page.screenshot(path=str(tmp_path / "reconstruction.png"), full_page=True)
 
 
@@ -68,7 +76,7 @@ def test_class_visualization_streams_and_stops(page, tmp_path):
     panel = page.locator("#tab-visualization")
     panel.get_by_role("button", name="Visualize").click()
     wait_for_images(page, "visualizations", 3)
-    stop_and_check_it_stopped(page, "tab-visualization")
+    stop_and_check_it_stopped(page, "tab-visualization", "visualization-status")
     page.screenshot(path=str(tmp_path / "visualization.png"), full_page=True)
 
 
@@ -79,5 +87,5 @@ def test_style_transfer_streams_and_stops(page, tmp_path):
     page.locator("#style-content img").wait_for()
     panel.get_by_role("button", name="Stylize").click()
     wait_for_images(page, "stylized", 1)
-    stop_and_check_it_stopped(page, "tab-style")
+    stop_and_check_it_stopped(page, "tab-style", "style-status")
     page.screenshot(path=str(tmp_path / "style.png"), full_page=True)

@@ -1,12 +1,14 @@
 """The one optimization loop and its pieces, on a tiny model (mechanics, not pictures)."""
 
+import inspect
+
 import numpy as np
 import pytest
 import tensorflow as tf
 
 from viz import objectives as O
 from viz import param, transforms
-from viz.optimize import OPTIMIZERS, optimize
+from viz.optimize import OPTIMIZERS, optimize, side_by_side
 
 
 @pytest.fixture(scope="module")
@@ -49,15 +51,26 @@ def test_snapshots_come_every_k_steps_and_at_the_end(tiny):
     assert steps == [10, 20, 25]
 
 
-def test_closing_the_generator_stops_the_work(tiny):
+def test_steps_run_only_as_snapshots_are_taken_and_close_runs_no_more(tiny):
     net, calls = tiny
-    run = optimize(O.feature_match("conv2", target_of(net)), param.pixels((1, 16, 16)), net, steps=1000, every=2)
+    run = optimize(O.feature_match("conv2", target_of(net)), param.pixels((1, 16, 16)), net, steps=1000, every=2,
+                   max_wait=600)
+    before = int(calls.numpy())
     next(run)
+    assert int(calls.numpy()) - before == 2  # two Adam steps for the first snapshot, none run ahead
+    taken = int(calls.numpy())
     run.close()
-    done = int(calls.numpy())
-    with pytest.raises(StopIteration):
-        next(run)
-    assert int(calls.numpy()) == done
+    assert int(calls.numpy()) == taken  # closing finishes no step and takes no final snapshot
+
+
+def test_closing_side_by_side_closes_every_run(tiny):
+    net, _ = tiny
+    runs = [optimize(O.feature_match("conv2", target_of(net, seed)), param.pixels((1, 16, 16)), net, steps=1000,
+                     every=2) for seed in (3, 4)]
+    together = side_by_side(runs)
+    next(together)
+    together.close()
+    assert [inspect.getgeneratorstate(run) for run in runs] == [inspect.GEN_CLOSED] * 2
 
 
 @pytest.mark.parametrize("make_param", [param.pixels, param.fourier])
@@ -165,3 +178,12 @@ def test_unknown_optimizer_is_refused(tiny):
     with pytest.raises(ValueError, match="Unknown optimizer"):
         next(optimize(O.feature_match("conv1", np.zeros((1, 16, 16, 8))), param.pixels((1, 16, 16)), net,
                       optimizer="sgd"))
+
+
+def test_a_run_whose_loss_stops_moving_ends_early():
+    from viz.optimize import until_flat
+
+    flat = ({"loss": tf.constant([1.0])} for _ in range(1000))
+    assert sum(1 for _ in until_flat(flat, 0.01, window=5)) == 6  # the window, then one step that did not move
+    falling = ({"loss": tf.constant([np.exp(-0.1 * k)])} for k in range(50))
+    assert sum(1 for _ in until_flat(falling, 0.01, window=5)) == 50  # 10 % a step keeps going

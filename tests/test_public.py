@@ -11,6 +11,7 @@ from gradio_client import handle_file
 from PIL import Image
 
 import app
+from viz import images
 
 CAT = app.EXAMPLES[1]
 
@@ -142,7 +143,7 @@ def test_concurrent_users_each_get_their_own_results(client, app_url):
         t.join(120)
     assert len(results) == 4
     for width, caption in results.items():  # each map size follows from that user's own photo
-        h, w = app.images.fit_long_side(np.zeros((100, width, 3), np.uint8), 224).shape[:2]
+        h, w = images.fit_long_side(np.zeros((100, width, 3), np.uint8), 224).shape[:2]
         assert caption.startswith(f"block2_pool · {h // 4}×{w // 4}×128"), (width, caption)
 
 

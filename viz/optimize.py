@@ -22,6 +22,7 @@ from .objectives import Objective
 OPTIMIZERS = ("adam", "lbfgs")
 DEFAULT_LR = {"adam": 0.02, "lbfgs": 1.0}  # a step size for pixels in [0, 1]; L-BFGS's is its line search's first try
 MIN_STAGE_SIDE = 32  # a coarse stage (octave, style stage) is never smaller than this
+CONVERGENCE_WINDOW = 20  # steps over which `tolerance` judges whether the loss still moves
 
 
 @dataclass
@@ -50,18 +51,20 @@ def optimize(
     transform=None,
     seed: int = 0,
     max_wait: float = 2.0,
+    tolerance: float = 0.0,
 ) -> Iterator[Snapshot]:
     """Minimize `objective` over `param` = (variables, to_image); `net` maps [0, 1] images to features.
 
     Yields a Snapshot every `every` steps, or sooner once `max_wait` seconds have passed since the
     last one (so a Stop, which acts between yields, is prompt), and after the last step (which
-    comes early if the optimizer converges). Seeded: the same inputs and seed give the same images.
+    comes early if the optimizer converges, or once the loss fell by less than `tolerance` of itself
+    over the last CONVERGENCE_WINDOW steps). Seeded: the same inputs and seed give the same images.
     """
     variables, to_image = param
     rng = tf.random.Generator.from_seed(seed)
     evaluate = partial(loss_and_gradients, objective, to_image, net, variables, transform, rng)
     compile_ = partial(tf.function, autograph=False)
-    stepper = make_optimizer(optimizer, lr).minimize(evaluate, variables, compile_)
+    stepper = until_flat(make_optimizer(optimizer, lr).minimize(evaluate, variables, compile_), tolerance)
     start, last = time.perf_counter(), None
     shown = start
     for step in range(1, steps + 1):
@@ -75,6 +78,18 @@ def optimize(
         if done:
             return
         last = terms
+
+
+def until_flat(stepper: Iterator[dict], tolerance: float, window: int = CONVERGENCE_WINDOW) -> Iterator[dict]:
+    """The optimizer's steps, ending once the total loss fell by less than `tolerance` (relative) over
+    the last `window` steps: a converged run stops instead of burning its remaining steps."""
+    totals = []
+    for terms in stepper:
+        yield terms
+        if tolerance:
+            totals.append(float(tf.add_n([tf.reduce_sum(v) for v in terms.values()])))
+            if len(totals) > window and totals[-window - 1] - totals[-1] < tolerance * abs(totals[-window - 1]):
+                return
 
 
 def side_by_side(runs: list[Iterator[Snapshot]]) -> Iterator[list[Snapshot]]:

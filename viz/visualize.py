@@ -21,7 +21,7 @@ from . import images, objectives, param, transforms
 from .errors import check_choice, check_range
 from .model import Backbone, network, unit_weights
 from .optimize import coarse_to_fine, optimize, scaled_shape
-from .targets import MAX_TARGETS, Target, parse_targets  # noqa: F401  (MAX_TARGETS: the tab's limit)
+from .targets import Target, parse_targets
 
 MAX_STEPS, MAX_SIDE, MAX_OCTAVES = 1000, 384, 4
 OCTAVE_SCALE = 1.4

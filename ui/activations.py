@@ -1,0 +1,102 @@
+"""The Activations tab (feature maps, heat map, top-5) and its "Where does it look?" section."""
+
+from __future__ import annotations
+
+import functools
+
+import gradio as gr
+
+from viz import attribution as attr
+from viz import images
+from viz.activations import ORDERS, VIEWS, activations
+from viz.model import Backbone, conv_layers, pool_layers
+
+from .common import EXAMPLES, FORWARD, ImageInput, Slider, target_suggestions, wire
+
+WHAT_SCORES = {"class": "logit", "channel": "mean activation", "layer": "mean activation"}
+
+
+def run_activations(backbone: Backbone, image: str, layers: list[str] | None = None, top: int = 64,
+                    order: str = ORDERS[0], view: str = VIEWS[0], resolution: int = 224):
+    """Feature maps of each layer, the block5 heat map, and (with the classifier) the top-5 classes."""
+    photo = images.fit_long_side(images.load_image(image), int(resolution))
+    result = activations(backbone, photo, layers=layers or None, top=int(top), order=order, view=view)
+    top5 = {label: p for label, p in result.top5} if result.top5 else None
+    return result.grids, result.heatmap, top5, result.fc2
+
+
+def activations_tab(backbone: Backbone) -> None:
+    """The tab's widgets, wired to /activations; the attribution section shares its image."""
+    layer_choices = [n for n in backbone.layer_names if n in conv_layers(backbone) + pool_layers(backbone)]
+    with gr.Tab("Activations", elem_id="tab-activations"):
+        with gr.Row():
+            with gr.Column(scale=1):
+                image = ImageInput(type="filepath", label="Image", height=300, elem_id="activations-image")
+                layers = gr.Dropdown(layer_choices, value=conv_layers(backbone), multiselect=True,
+                                     label="Layers", info="Every conv layer by default; pooling layers too.")
+                top = Slider(1, 512, value=64, step=1, label="Channels per layer",
+                             info="The top N by the order below (64 = an 8×8 grid, 512 = all).")
+                order = gr.Radio(list(ORDERS), value=ORDERS[0], label="Order channels by")
+                view = gr.Radio(list(VIEWS), value=VIEWS[0], label="View",
+                                info="Overlay lays each map over the greyscale photo: where does it fire?")
+                resolution = Slider(128, 448, value=224, step=16, label="Resolution (long side, px)")
+                run = gr.Button("Show activations", variant="primary")
+                gr.Examples([[p] for p in EXAMPLES], inputs=[image])
+            with gr.Column(scale=2):
+                grids = gr.Gallery(label="Feature maps, one grid per layer", columns=3, height=620,
+                                   elem_id="activation-grids", object_fit="contain", format="png")
+                with gr.Row():
+                    heat = gr.Image(label="What block 5 responds to (sum of block5_conv3)", height=260,
+                                    format="png")
+                    top5 = gr.Label(num_top_classes=5, label="Top-5 ImageNet classes", elem_id="top5",
+                                    visible=backbone.has_classifier)
+                    fc2 = gr.Image(label="fc2: 4096 values as 64×64", height=260, format="png",
+                                   elem_id="fc2-picture", visible=backbone.has_classifier)
+                if not backbone.has_classifier:
+                    gr.Markdown("*Class predictions and fc2 need the ImageNet classifier, which these "
+                                "weights do not have.*")
+        wire(run, functools.partial(run_activations, backbone), [image, layers, top, order, view, resolution],
+             [grids, heat, top5, fc2], "activations", **FORWARD)
+        attribution_section(backbone, image)
+
+
+def run_attribution(backbone: Backbone, image: str, target: str = "", methods: list[str] | None = None,
+                    layer: str = attr.DEFAULT_LAYER, noise: float = 0.15, samples: int = 25, top: int = 3):
+    """Heat maps of where the evidence for the target lies, laid over the photo with a colour scale."""
+    photo = images.load_image(image)
+    results = attr.attribution(backbone, photo, target=target or None, methods=methods or list(attr.METHODS),
+                               layer=layer, noise=noise, samples=int(samples), top=int(top))
+    return [(images.with_colorbar(images.heat_overlay(r.photo, heat)), attribution_caption(r, method))
+            for r in results for method, heat in r.maps.items()]
+
+
+def attribution_caption(result: attr.Attribution, method: str) -> str:
+    """Method, Grad-CAM's layer, target and score, and a warning for methods that fail the sanity check."""
+    where = f" at {result.layer}" if method.startswith("Grad-CAM") else ""
+    warning = " · fails the randomization check" if method in attr.SANITY_FAILS else ""
+    what = WHAT_SCORES[result.target.kind]
+    return f"{method}{where} · {result.target.text} ({what} {result.score:.2f}){warning}"
+
+
+def attribution_section(backbone: Backbone, image: gr.Image) -> None:
+    """The attribution widgets under the Activations tab, wired to /attribution."""
+    with gr.Accordion("Where does it look? Grad-CAM, Grad-CAM++, gradients and SmoothGrad", open=False):
+        with gr.Row():
+            with gr.Column(scale=1):
+                # A default in both modes, so that API callers may send the image alone.
+                target = gr.Dropdown(target_suggestions(backbone), allow_custom_value=True, label="Target",
+                                     value="" if backbone.has_classifier else "block5_conv3",
+                                     info=("Empty: the top predicted classes. " if backbone.has_classifier else "")
+                                     + "A class, a channel (layer:channel) or a layer.")
+                methods = gr.CheckboxGroup(list(attr.METHODS), value=list(attr.METHODS), label="Methods")
+                layer = gr.Dropdown(conv_layers(backbone), value=attr.DEFAULT_LAYER, label="Grad-CAM layer")
+                noise = Slider(0.0, 0.5, value=0.15, step=0.01, label="SmoothGrad noise (× value range)")
+                samples = Slider(1, attr.MAX_SAMPLES, value=25, step=1, label="SmoothGrad samples")
+                top = Slider(1, 5, value=3, step=1, label="Top classes (with the classifier)",
+                             visible=backbone.has_classifier)
+                explain = gr.Button("Explain", variant="primary")
+            with gr.Column(scale=2):
+                maps = gr.Gallery(label="Attribution maps", columns=4, height=360, object_fit="contain",
+                                  elem_id="attribution-maps", format="png")
+        wire(explain, functools.partial(run_attribution, backbone),
+             [image, target, methods, layer, noise, samples, top], [maps], "attribution", **FORWARD)

@@ -1,0 +1,201 @@
+"""What every tab shares: input widgets that explain bad values, error wiring, and the one adapter
+that streams an optimizing run (time limit, status line, loss curve, final files)."""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Generator, Iterator
+
+import gradio as gr
+import numpy as np
+import pandas as pd
+from gradio.utils import get_upload_folder
+
+from viz import images
+from viz.errors import InputError
+from viz.model import Backbone, conv_layers, imagenet_labels
+from viz.runtime import release_memory
+
+ROOT = Path(__file__).resolve().parent.parent  # the repository, where examples/ lies
+EXAMPLES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples").glob("*.jpg"))
+CHANNEL_EXAMPLES = ["block3_conv3:12", "block4_conv3:42", "block4_conv3:97", "block5_conv3:7", "block5_conv3:300"]
+OPTIMIZE = dict(concurrency_id="optimize", concurrency_limit=1, show_progress="minimal")
+FORWARD = dict(concurrency_id="forward", concurrency_limit=2)
+# A run on a shared 2-vCPU Space stops after this many seconds (0: no limit), keeping what it made.
+TIME_LIMIT = float(os.environ.get("VIZ_TIME_LIMIT", 150))
+
+
+# ---------------------------------------------------------------- inputs and errors
+
+def user_errors(fn):
+    """Turn the InputErrors of `fn` (a function or a generator) into messages for the person."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def stream(*args, **kwargs):
+            try:
+                yield from fn(*args, **kwargs)
+            except InputError as err:
+                raise gr.Error(str(err), print_exception=False) from None
+        return stream
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        except InputError as err:
+            raise gr.Error(str(err), print_exception=False) from None
+    return call
+
+
+def wire(button: gr.Button, fn, inputs: list, outputs: list, api_name: str, **options):
+    """Connect a button to a viz-backed handler whose InputErrors become messages for people.
+
+    (Gradio's `validator` would refuse bad images before the queue, but it turns a bad parameter
+    into a bare HTTP 400 for API clients, losing the message; so every check runs in the job.)"""
+    return button.click(user_errors(fn), inputs=inputs, outputs=outputs, api_name=api_name, **options)
+
+
+class ImageInput(gr.Image):
+    """An image upload passed on as its file path; files Gradio cannot open are passed on too, so
+    that `images.load_image` can say what is wrong with them."""
+
+    is_template = True  # drawn by Gradio's own Image component
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except Exception:
+            return getattr(payload, "path", None)
+
+
+class Slider(gr.Slider):
+    """A Gradio slider whose wrong-type values (from API callers) get a clear message."""
+
+    is_template = True
+
+    def preprocess(self, payload):
+        return super().preprocess(as_number(payload, self.label))
+
+
+class Number(gr.Number):
+    """A Gradio number box whose wrong-type values (from API callers) get a clear message."""
+
+    is_template = True
+
+    def preprocess(self, payload):
+        return super().preprocess(None if payload is None else as_number(payload, self.label))
+
+
+def as_number(value, label) -> float:
+    """`value` as a float, or a message naming the widget."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise gr.Error(f"{label} must be a number, not {value!r}.", print_exception=False) from None
+
+
+def target_suggestions(backbone: Backbone) -> list[str]:
+    """What a target box offers: the class names (with the classifier), example channels, the layers."""
+    return (imagenet_labels() if backbone.has_classifier else []) + CHANNEL_EXAMPLES + conv_layers(backbone)
+
+
+def wire_run(button: gr.Button, stop: gr.Button, fn, inputs: list, outputs: list, api_name: str):
+    """Wire an optimizing tab: its runs share one worker, and `stop` cancels the current one
+    (what it made so far stays on the page)."""
+    event = wire(button, fn, inputs, outputs, api_name, **OPTIMIZE)
+    stop.click(None, cancels=[event])
+    return event
+
+
+# ---------------------------------------------------------------- streaming runs
+
+@dataclass
+class View:
+    """What a tab shows of one state of its run, and what it saves if that state is the last."""
+
+    step: int
+    steps: int
+    seconds: float
+    gallery: list[tuple[np.ndarray, str]]
+    pngs: dict[str, np.ndarray]  # file name (without .png) -> image, written when the run ends
+    note: str = ""  # added to the status line
+    curve: list[dict] = field(default_factory=list)  # rows this state adds to the loss curve
+    frame: np.ndarray | None = None  # this state's frame of the run's GIF
+
+
+def stream(run: Generator, view: Callable[[object], View], curve: bool = False, gif: str | None = None) -> Iterator:
+    """Show a time-limited run state by state, then once more with how it ended and its files.
+
+    Yields (gallery, curve, status, files), or (gallery, status, files) without a `curve`; files
+    are None until the end, then the last state's PNGs and, if `gif` names one, the frames as a GIF."""
+    rows, frames, last = [], [], None
+    for state in time_limited(run):
+        last = view(state)
+        rows += last.curve
+        frames += [] if last.frame is None else [last.frame]
+        yield outputs(last.gallery, rows if curve else None, status_line(last) + last.note, None)
+    if last is None:  # stopped before its first snapshot: nothing to show or save
+        yield outputs([], [] if curve else None, "**No result**: the run ended before its first step.", None)
+        return
+    files = save_files(last.pngs, frames, gif)
+    yield outputs(last.gallery, rows if curve else None, status_line(last) + last.note + ending(last), files)
+
+
+def outputs(gallery, rows: list[dict] | None, status: str, files) -> tuple:
+    """The values of a streaming tab's outputs; `rows` None means the tab has no loss curve."""
+    if rows is None:
+        return gallery, status, files
+    return gallery, pd.DataFrame(rows) if rows else None, status, files
+
+
+def time_limited(run: Generator) -> Iterator:
+    """Yield from a streaming run until TIME_LIMIT seconds have passed, then close it; however it
+    ends (done, limit, Stop, disconnect), hand the memory it used back to the system."""
+    start = time.monotonic()
+    try:
+        for item in run:
+            yield item
+            if TIME_LIMIT and time.monotonic() - start > TIME_LIMIT:
+                return
+    finally:
+        run.close()
+        release_memory()
+
+
+def save_files(pngs: dict[str, np.ndarray], frames: list[np.ndarray], gif: str | None) -> list[str]:
+    """Write a run's results (and its frames as `gif`.gif) into a new folder in Gradio's cache, so
+    they exist when yielded; Gradio serves them from there and its delete_cache removes them."""
+    os.makedirs(get_upload_folder(), exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="run-", dir=get_upload_folder()))
+    files = [images.save_png(im, str(folder / f"{name}.png")) for name, im in pngs.items()]
+    if gif and frames:
+        files.append(images.save_animation(frames, str(folder / f"{gif}.gif")))
+    return files
+
+
+def status_line(view: View) -> str:
+    """The progress line every streaming tab shows: how far, how long so far, roughly how long left
+    (at the pace so far; coarse-to-fine runs start fast, so early guesses are low)."""
+    line = f"**Step {view.step} / {view.steps}** · {view.seconds:.0f} s"
+    if 0 < view.step < view.steps:
+        line += f" · about {view.seconds / view.step * (view.steps - view.step):.0f} s left"
+    return line
+
+
+def ending(view: View) -> str:
+    """How a streamed run ended, for its status line."""
+    if view.step >= view.steps:
+        return " · done"
+    return f" · stopped early (converged, or the {TIME_LIMIT:.0f} s limit per run)"
+
+
+def log10_loss(value: float) -> float:
+    """A loss as a point of a log-scale curve (zero clamped)."""
+    return math.log10(max(value, 1e-12))

@@ -1,0 +1,82 @@
+"""The Reconstruction tab: rebuild a photo from one layer's (or several layers') features."""
+
+from __future__ import annotations
+
+import functools
+
+import gradio as gr
+
+from viz import images
+from viz.model import Backbone
+from viz.reconstruct import EVERY_BLOCK, MAX_SIDE, MAX_STEPS, Reconstruction, reconstruct
+
+from .common import EXAMPLES, ImageInput, Number, Slider, View, log10_loss, stream, wire_run
+
+COMPARE = "compare several layers"
+
+
+def run_reconstruct(backbone: Backbone, image: str, layer: str = "block3_conv3", steps: int = 200,
+                    layer_set: list[str] | None = None, size: int = 224, smoothness: float = 1.0,
+                    alpha: float = 0.0, optimizer: str = "lbfgs", lr: float = 0.0, seed: int = 0,
+                    stretch: bool = True):
+    """Rebuild the image from one layer's (or several layers') features, streaming the progress."""
+    photo = images.load_image(image)
+    layers = list(layer_set or EVERY_BLOCK) if layer == COMPARE else [layer]
+    run = reconstruct(backbone, photo, layers=layers, steps=steps, size=size, smoothness=smoothness, alpha=alpha,
+                      optimizer=optimizer, lr=lr or None, seed=int(seed))
+    yield from stream(run, functools.partial(reconstruction_view, stretch=stretch), curve=True, gif="reconstruction")
+
+
+def reconstruction_view(r: Reconstruction, stretch: bool) -> View:
+    """The input and each layer's result (contrast-stretched for display if asked), their metrics and
+    losses; the raw results are what is saved."""
+    shown = [images.stretch(im) if stretch else im for im in r.images]
+    gallery = [(r.target, "input")] + [
+        (im, f"{name} · feature error {e:.3f} · {p:.1f} dB" + (" · contrast stretched" if stretch else ""))
+        for im, name, e, p in zip(shown, r.layers, r.feature_error, r.psnr)]
+    curve = [{"step": r.step, "log10 loss": log10_loss(loss), "layer": name} for name, loss in zip(r.layers, r.loss)]
+    return View(r.step, r.steps, r.seconds, gallery, pngs=dict(zip(r.layers, r.images)), curve=curve,
+                frame=images.side_by_side([r.target] + shown))
+
+
+def reconstruction_tab(backbone: Backbone) -> None:
+    """The tab's widgets, wired to /reconstruct."""
+    layer_choices = [COMPARE] + backbone.layer_names
+    with gr.Tab("Reconstruction", elem_id="tab-reconstruction"):
+        gr.Markdown("Start from flat grey and change the pixels until their features at one layer match "
+                    "the photo's (Mahendran & Vedaldi, 2015). Shallow layers keep almost everything; "
+                    "deep ones keep the layout and lose colour and detail.")
+        with gr.Row():
+            with gr.Column(scale=1):
+                image = ImageInput(type="filepath", label="Image", height=260, elem_id="reconstruction-image")
+                layer = gr.Dropdown(layer_choices, value="block3_conv3", label="Layer",
+                                    info=f"Or '{COMPARE}' to run the layers below side by side.")
+                steps = Slider(10, MAX_STEPS, value=200, step=10, label="Steps")
+                with gr.Accordion("More settings", open=False):
+                    layer_set = gr.Dropdown(backbone.layer_names, value=list(EVERY_BLOCK), multiselect=True,
+                                            max_choices=6, label="Layers to compare")
+                    size = Slider(64, MAX_SIDE, value=224, step=16, label="Image size (long side, px)")
+                    smoothness = Slider(0, 10, value=1.0, step=0.1, label="Smoothness (× total variation)",
+                                        info="Scales the per-layer TV prior; 0 turns it off.")
+                    alpha = Slider(0, 10, value=0.0, step=0.1, label="Alpha-norm weight",
+                                   info="Keeps pixel values inside their range (α = 6).")
+                    optimizer = gr.Radio(["lbfgs", "adam"], value="lbfgs", label="Optimizer")
+                    lr = Number(value=0, minimum=0, maximum=10, label="Learning rate",
+                                info="0 = the optimizer's default (L-BFGS 1.0, Adam 0.02).")
+                    seed = Number(value=0, precision=0, minimum=0, label="Seed")
+                    stretch = gr.Checkbox(value=True, label="Stretch contrast for display",
+                                          info="Deep layers give faint images: stretched to full range "
+                                               "(the metrics use the raw result).")
+                with gr.Row():
+                    run = gr.Button("Reconstruct", variant="primary")
+                    stop = gr.Button("Stop", variant="stop")
+                gr.Examples([[p] for p in EXAMPLES], inputs=[image])
+            with gr.Column(scale=2):
+                gallery = gr.Gallery(label="Input and reconstructions", columns=3, height=420,
+                                     object_fit="contain", elem_id="reconstructions", format="png")
+                status = gr.Markdown(elem_id="reconstruction-status")
+                curve = gr.LinePlot(x="step", y="log10 loss", color="layer", label="Loss (log10)", height=240)
+                files = gr.File(label="Download: full-size results and the run as a GIF", file_count="multiple")
+        wire_run(run, stop, functools.partial(run_reconstruct, backbone),
+                 [image, layer, steps, layer_set, size, smoothness, alpha, optimizer, lr, seed, stretch],
+                 [gallery, curve, status, files], "reconstruct")

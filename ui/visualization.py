@@ -1,0 +1,97 @@
+"""The Class visualization tab: images that excite classes, channels or layers (and DeepDream)."""
+
+from __future__ import annotations
+
+import functools
+
+import gradio as gr
+
+from viz import images
+from viz import visualize as vis
+from viz.model import Backbone
+from viz.targets import MAX_TARGETS
+
+from .common import CHANNEL_EXAMPLES, ImageInput, Number, Slider, View, stream, target_suggestions, wire_run
+
+CUSTOM = "custom"
+KNOBS = ("parametrization", "lr", "jitter", "scale", "rotate", "blur", "tv")  # a preset's Settings, in order
+WHAT_SCORES = {"class": "logit", "channel": "mean response", "layer": "RMS"}
+
+
+def run_visualize(backbone: Backbone, targets: list[str] | str, steps: int = 256, size: int = 160,
+                  preset: str = "lucid", start: str = "noise", photo: str | None = None, octaves: int = 1,
+                  seed: int = 0, parametrization: str = "fourier", lr: float = 0.05, jitter: int = 8,
+                  scale: float = 0.1, rotate: float = 10.0, blur: float = 0.0, tv: float = 0.0):
+    """Images that excite each target (class, layer:channel or layer), streamed as they form."""
+    knobs = dict(parametrization=parametrization, lr=lr, jitter=int(jitter), scale=scale, rotate=rotate,
+                 blur=blur, tv=tv) if preset == CUSTOM else {}
+    picture = images.load_image(photo) if start == "photo" else None
+    run = vis.visualize(backbone, targets, steps=steps, size=size, preset="lucid" if preset == CUSTOM else preset,
+                        start=picture, octaves=octaves, seed=int(seed), **knobs)
+    yield from stream(run, visualization_view)
+
+
+def visualization_view(v: vis.Visualization) -> View:
+    """One captioned picture per target, saved under the target's name."""
+    gallery = [(im, caption(t, r, p)) for im, t, r, p in zip(v.images, v.targets, v.responses, v.probabilities)]
+    pngs = {t.text.replace(":", "_").replace(" ", "_"): im for im, t in zip(v.images, v.targets)}
+    return View(v.step, v.steps, v.seconds, gallery, pngs=pngs)
+
+
+def caption(target: vis.Target, response: float, probability: float | None) -> str:
+    """The target, how strongly it responds, and (at the end, for classes) its probability under jitter."""
+    text = f"{target.text} · {WHAT_SCORES[target.kind]} {response:.2f}"
+    return text + (f" · p = {probability:.2f} under jitter" if probability is not None else "")
+
+
+def visualization_tab(backbone: Backbone) -> None:
+    """The tab's widgets, wired to /visualize; the knobs follow the preset and vice versa."""
+    defaults = ["goldfish", "tabby"] if backbone.has_classifier else CHANNEL_EXAMPLES[1:4]
+    lucid = vis.PRESETS["lucid"]
+    with gr.Tab("Class visualization", elem_id="tab-visualization"):
+        gr.Markdown("Gradient ascent on what a class, a channel or a layer responds to: the images it most "
+                    "wants to see (Olah et al., *Feature Visualization*, Distill 2017). Targets: ImageNet "
+                    "classes (with the classifier), channels as `layer:channel`, or a whole layer (DeepDream).")
+        with gr.Row():
+            with gr.Column(scale=1):
+                targets = gr.Dropdown(target_suggestions(backbone), value=defaults, multiselect=True,
+                                      allow_custom_value=True, max_choices=MAX_TARGETS, label="Targets (up to 8)",
+                                      info="Type to search; any channel works, e.g. block4_conv1:311.")
+                steps = Slider(16, vis.MAX_STEPS, value=256, step=16, label="Steps")
+                size = Slider(64, vis.MAX_SIDE, value=160, step=16, label="Image size (px)")
+                preset = gr.Radio(["lucid", "raw", CUSTOM], value="lucid", label="Regularization",
+                                  info="lucid: Fourier + decorrelated colour + transforms; raw: plain ascent.")
+                with gr.Accordion("Start from a photo (DeepDream)", open=False):
+                    start = gr.Radio(["noise", "photo"], value="noise", label="Start from")
+                    photo = ImageInput(type="filepath", label="Photo", height=200)
+                    octaves = Slider(1, vis.MAX_OCTAVES, value=3, step=1, label="Octaves")
+                with gr.Accordion("Knobs (used when Regularization is 'custom')", open=False):
+                    knobs = [gr.Radio(["fourier", "pixels"], value=lucid.parametrization, label="Parametrization"),
+                             Slider(0.001, 0.5, value=lucid.lr, label="Learning rate"),
+                             Slider(0, 32, value=lucid.jitter, step=1, label="Jitter (px)"),
+                             Slider(0, 0.5, value=lucid.scale, label="Scale (±)"),
+                             Slider(0, 45, value=lucid.rotate, label="Rotation (±°)"),
+                             Slider(0, 10, value=lucid.blur, label="Blur penalty"),
+                             Slider(0, 10, value=lucid.tv, label="Total variation")]
+                seed = Number(value=0, precision=0, minimum=0, label="Seed")
+                with gr.Row():
+                    run = gr.Button("Visualize", variant="primary")
+                    stop = gr.Button("Stop", variant="stop")
+            with gr.Column(scale=2):
+                gallery = gr.Gallery(label="What the targets want to see", columns=3, height=520,
+                                     object_fit="contain", elem_id="visualizations", format="png")
+                status = gr.Markdown(elem_id="visualization-status")
+                files = gr.File(label="Download the final images", file_count="multiple")
+        wire_run(run, stop, functools.partial(run_visualize, backbone),
+                 [targets, steps, size, preset, start, photo, octaves, seed] + knobs, [gallery, status, files],
+                 "visualize")
+        preset.input(show_preset, inputs=[preset], outputs=knobs, api_visibility="private")
+        for knob in knobs:  # touching a knob means a custom setting
+            knob.input(lambda: CUSTOM, outputs=[preset], api_visibility="private")
+
+
+def show_preset(preset: str):
+    """Set the knobs to what a preset uses, so people see what it does."""
+    if preset == CUSTOM:
+        return [gr.skip()] * len(KNOBS)
+    return [getattr(vis.PRESETS[preset], knob) for knob in KNOBS]
