@@ -57,7 +57,7 @@ def test_reconstruct_streams_snapshots_then_files(client):
     with Image.open(next(f for f in files if f.endswith(".gif"))) as gif:
         assert gif.n_frames >= 3
     assert curve["columns"] == ["step", "log10 loss", "layer"]
-    assert [row[0] for row in curve["data"]] == [10, 20, 30] and {row[2] for row in curve["data"]} == {"block2_conv2"}
+    assert [row[0] for row in curve["data"]] == [1, 10, 20, 30] and {row[2] for row in curve["data"]} == {"block2_conv2"}
     assert all(isinstance(row[1], float) for row in curve["data"])
 
 

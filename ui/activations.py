@@ -61,7 +61,7 @@ def activations_tab(backbone: Backbone) -> None:
 
 
 def run_attribution(backbone: Backbone, image: str, target: str = "", methods: list[str] | None = None,
-                    layer: str = attr.DEFAULT_LAYER, noise: float = 0.15, samples: int = 25, top: int = 3):
+                    layer: str = attr.DEFAULT_LAYER, noise: float = 0.15, samples: int = attr.DEFAULT_SAMPLES, top: int = 3):
     """Heat maps of where the evidence for the target lies, laid over the photo with a colour scale."""
     photo = images.load_image(image)
     results = attr.attribution(backbone, photo, target=target or None, methods=methods or list(attr.METHODS),
@@ -91,7 +91,7 @@ def attribution_section(backbone: Backbone, image: gr.Image) -> None:
                 methods = gr.CheckboxGroup(list(attr.METHODS), value=list(attr.METHODS), label="Methods")
                 layer = gr.Dropdown(conv_layers(backbone), value=attr.DEFAULT_LAYER, label="Grad-CAM layer")
                 noise = Slider(0.0, 0.5, value=0.15, step=0.01, label="SmoothGrad noise (× value range)")
-                samples = Slider(1, attr.MAX_SAMPLES, value=25, step=1, label="SmoothGrad samples")
+                samples = Slider(1, attr.MAX_SAMPLES, value=attr.DEFAULT_SAMPLES, step=1, label="SmoothGrad samples")
                 top = Slider(1, 5, value=3, step=1, label="Top classes (with the classifier)",
                              visible=backbone.has_classifier)
                 explain = gr.Button("Explain", variant="primary")

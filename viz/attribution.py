@@ -24,6 +24,9 @@ METHODS = ("Grad-CAM", "Grad-CAM++", "gradient", "SmoothGrad")
 SANITY_FAILS: tuple[str, ...] = ()  # methods whose maps survive weight randomization (see the tests)
 DEFAULT_LAYER = "block5_conv3"
 MAX_SAMPLES = 64
+# 8 noisy copies in bfloat16 keep the map (rank correlation 0.95 with 64 float32 copies of another
+# seed, benchmarks/attribution.py) at a third of the time of 25: 0.7 s at 224 px on 2 cores.
+DEFAULT_SAMPLES = 8
 
 
 @dataclass
@@ -59,7 +62,7 @@ def attribution(
     methods=METHODS,
     layer: str = DEFAULT_LAYER,
     noise: float = 0.15,
-    samples: int = 25,
+    samples: int = DEFAULT_SAMPLES,
     top: int = 3,
     size: int = 224,
     seed: int = 0,
@@ -109,11 +112,11 @@ def score(outputs: dict, target: Target) -> tf.Tensor:
     return tf.reduce_mean(tf.reshape(values, (tf.shape(values)[0], -1)), axis=1)
 
 
-def score_gradients(backbone: Backbone, images01, target: Target, layer: str | None):
+def score_gradients(backbone: Backbone, images01, target: Target, layer: str | None, bfloat16: bool = False):
     """The one gradient helper: scores (B,), `layer`'s activations and their gradients, and the
-    gradients with respect to the [0, 1] pixels."""
+    gradients with respect to the [0, 1] pixels (the network in bfloat16 if asked)."""
     names = [target.layer] + ([layer] if layer and layer != target.layer else [])
-    net = network(backbone, names)
+    net = network(backbone, names, bfloat16)
     x = tf.convert_to_tensor(images01, tf.float32)
     with tf.GradientTape() as tape:
         tape.watch(x)
@@ -148,12 +151,13 @@ def saliency(pixel_grads: np.ndarray) -> np.ndarray:
 
 
 def smoothgrad(backbone: Backbone, image01: np.ndarray, target: Target, noise: float, samples: int,
-               seed: int) -> np.ndarray:
-    """The gradient saliency averaged over `samples` noisy copies, computed as one batch."""
+               seed: int, bfloat16: bool = True) -> np.ndarray:
+    """The gradient saliency averaged over `samples` noisy copies, computed as one batch, in bfloat16
+    unless told otherwise (the average of noisy gradients needs no more digits: see the benchmark)."""
     rng = np.random.default_rng(seed)
     sigma = noise * float(image01.max() - image01.min())
     batch = image01[None] + rng.normal(0, sigma, (samples,) + image01.shape).astype(np.float32)
-    pixel_grads = score_gradients(backbone, batch, target, None)[3]
+    pixel_grads = score_gradients(backbone, batch, target, None, bfloat16)[3]
     return images.normalize_robust(np.abs(pixel_grads).max(axis=-1).mean(axis=0))
 
 

@@ -55,8 +55,8 @@ def optimize(
 ) -> Iterator[Snapshot]:
     """Minimize `objective` over `param` = (variables, to_image); `net` maps [0, 1] images to features.
 
-    Yields a Snapshot every `every` steps, or sooner once `max_wait` seconds have passed since the
-    last one (so a Stop, which acts between yields, is prompt), and after the last step (which
+    Yields a Snapshot after the first step (so the page shows something at once), every `every`
+    steps, or sooner once `max_wait` seconds have passed since the last one (so a Stop, which acts between yields, is prompt), and after the last step (which
     comes early if the optimizer converges, or once the loss fell by less than `tolerance` of itself
     over the last CONVERGENCE_WINDOW steps). Seeded: the same inputs and seed give the same images.
     """
@@ -71,7 +71,7 @@ def optimize(
         terms, done = next(stepper, None), False
         if terms is None:  # the optimizer has converged: report where it stopped
             terms, step, done = last, step - 1, True
-        if step % every == 0 or step == steps or done or time.perf_counter() - shown > max_wait:
+        if step % every == 0 or step in (1, steps) or done or time.perf_counter() - shown > max_wait:
             losses = {name: value.numpy() for name, value in terms.items()}
             shown = time.perf_counter()
             yield Snapshot(step, to_uint8(to_image().numpy()), losses, shown - start)
@@ -115,6 +115,18 @@ def coarse_to_fine(plan, run_stage) -> Iterator[Snapshot]:
             pictures = snapshot.images
             yield replace(snapshot, step=done + snapshot.step)
         done += steps
+
+
+def stage_plan(shape: tuple[int, int], steps: int, stages) -> list[tuple[tuple[int, int], int]]:
+    """[(shape, steps)] coarse to fine: `stages` is [(divisor of the size, share of the steps)] ending
+    at divisor 1, which gets whatever the coarser stages left."""
+    plan, left = [], steps
+    for divisor, share in stages:
+        stage_steps = left if divisor == 1 else min(left, round(steps * share))
+        if stage_steps:
+            plan.append((scaled_shape(shape, divisor), stage_steps))
+        left -= stage_steps
+    return plan
 
 
 def scaled_shape(shape: tuple[int, int], divisor: float) -> tuple[int, int]:

@@ -20,7 +20,7 @@ import tensorflow as tf
 from . import images, objectives
 from .errors import check_choice, check_range
 from .model import Backbone, check_layers, network
-from .optimize import DEFAULT_LR, MIN_STAGE_SIDE, OPTIMIZERS, coarse_to_fine, optimize, scaled_shape, side_by_side
+from .optimize import DEFAULT_LR, MIN_STAGE_SIDE, OPTIMIZERS, coarse_to_fine, optimize, side_by_side, stage_plan
 from .param import pixels
 
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
@@ -188,7 +188,7 @@ def style_transfer(
     check_choice("Start", start, STARTS)
     check_choice("Optimizer", optimizer, OPTIMIZERS)
     full = images.fit_long_side(content, size)
-    plan = stage_plan(full.shape[:2], steps, coarse_to_fine_stages)
+    plan = stage_plan(full.shape[:2], steps, STAGES if coarse_to_fine_stages else ((1, 1.0),))
     begin = time.perf_counter()
 
     def run_stage(shape, stage_steps, previous):
@@ -215,19 +215,6 @@ def checked_weights(weights: Weights, style: float | None, content: float | None
         style=check_range("Style weight", weights.style if style is None else style, 0.0, 1e6),
         content=check_range("Content weight", weights.content if content is None else content, 0.0, 1e8),
         tv=check_range("Smoothness (TV weight)", weights.tv if tv is None else tv, 0.0, 1e5))
-
-
-def stage_plan(shape: tuple[int, int], steps: int, staged: bool) -> list[tuple[tuple[int, int], int]]:
-    """[(shape, steps)] coarse to fine: STAGES' shares of the steps at 1/4, 1/2 and full size."""
-    if not staged:
-        return [(tuple(shape), steps)]
-    plan, left = [], steps
-    for divisor, share in STAGES:
-        stage_steps = left if divisor == 1 else min(left, round(steps * share))
-        if stage_steps:
-            plan.append((scaled_shape(shape, divisor), stage_steps))
-        left -= stage_steps
-    return plan
 
 
 def prepare(content: np.ndarray, style: np.ndarray, shape, style_scale: float, keep_colors: bool):

@@ -20,11 +20,15 @@ import tensorflow as tf
 from . import images, objectives, param, transforms
 from .errors import check_choice, check_range
 from .model import Backbone, network, unit_weights
-from .optimize import coarse_to_fine, optimize, scaled_shape
+from .optimize import coarse_to_fine, optimize, scaled_shape, stage_plan
 from .targets import Target, parse_targets
 
 MAX_STEPS, MAX_SIDE, MAX_OCTAVES = 1000, 384, 4
 OCTAVE_SCALE = 1.4
+# From noise, coarse to fine: (divisor of the size, share of the steps). Measured on 8 channels of
+# block4_conv3 at 160 px: 160 steps so planned take 24 s where 256 full-size steps took 75 s, and the
+# half-size start gives larger, more coherent patterns (responses ≥ 13× the photos' best, none flat).
+NOISE_STAGES = ((2, 0.6), (4 / 3, 0.2), (1, 0.2))
 
 
 @dataclass(frozen=True)
@@ -113,7 +117,8 @@ def visualize(
                         steps=stage_steps, every=every, optimizer="adam", lr=settings.lr, transform=robustness,
                         seed=seed)
 
-    for snapshot in coarse_to_fine(octave_plan(shape, steps, octaves), run_stage):
+    plan = octave_plan(shape, steps, octaves) if start is not None else stage_plan(shape, steps, NOISE_STAGES)
+    for snapshot in coarse_to_fine(plan, run_stage):
         last = snapshot.step == steps
         yield Visualization(
             snapshot.step, steps, time.perf_counter() - begin, chosen, list(snapshot.images),
