@@ -9,6 +9,7 @@ Run: python benchmarks/latency.py [--weights hed] [--only visualize]
 """
 
 import argparse
+import math
 import os
 import subprocess
 import sys
@@ -21,6 +22,9 @@ from PIL import Image
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from load import free_port, wait_for  # noqa: E402
+
+sys.path.insert(0, str(HERE.parent))
+from viz.style import DEFAULT_WEIGHTS  # noqa: E402
 
 ROOT = HERE.parent
 STYLE = str(ROOT / "examples" / "styles" / "swirls.jpg")
@@ -50,7 +54,8 @@ def cases(photo: str, only: str | None):
         ("visualize, the tab's targets", "/visualize", [], None),
         ("visualize, 8 channels of block4_conv3", "/visualize", [BLOCK4_CHANNELS], [BLOCK4_CHANNELS, 256]),
         ("style transfer", "/style_transfer", [image, handle_file(STYLE)],
-         [image, handle_file(STYLE), None, None, None, 384, 200]),
+         [image, handle_file(STYLE), math.log10(DEFAULT_WEIGHTS.style), math.log10(DEFAULT_WEIGHTS.content),
+          DEFAULT_WEIGHTS.tv, 384, 200]),
     ]
     return [case for case in table if only is None or only in case[1]]
 

@@ -52,8 +52,8 @@ def test_overlay_shows_the_photo_under_the_maps(backbone, photo):
     photo_grey = A.images.grey(A.images.resize(photo, (h, w))).astype(float)
     # cold regions show the grey photo itself
     cold = A.resize_maps(maps[..., A.rank_channels(maps, "mean activation")[:1]], (h, w))[0] < 1e-3
-    if cold.any():
-        assert np.abs(cell[cold] - photo_grey[cold]).mean() < 5
+    assert cold.sum() > 10  # the strongest channel is silent somewhere, or this test shows nothing
+    assert np.abs(cell[cold] - photo_grey[cold]).mean() < 5
     assert not np.array_equal(plain, over)
 
 

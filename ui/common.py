@@ -145,7 +145,8 @@ def stream(run: Generator, view: Callable[[object], View], curve: bool = False, 
         yield outputs([], [] if curve else None, "**No result**: the run ended before its first step.", None)
         return
     files = save_files(last.pngs, frames, gif)
-    yield outputs(last.gallery, rows if curve else None, status_line(last) + last.note + ending(last), files)
+    yield outputs(last.gallery, rows if curve else None, status_line(last, running=False) + last.note + ending(last),
+                  files)
 
 
 def outputs(gallery, rows: list[dict] | None, status: str, files) -> tuple:
@@ -169,22 +170,25 @@ def time_limited(run: Generator) -> Iterator:
         release_memory()
 
 
-def save_files(pngs: dict[str, np.ndarray], frames: list[np.ndarray], gif: str | None) -> list[str]:
+def save_files(pngs: dict[str, np.ndarray], frames: list[np.ndarray] = (), gif: str | None = None,
+               fast: bool = False) -> list[str]:
     """Write a run's results (and its frames as `gif`.gif) into a new folder in Gradio's cache, so
-    they exist when yielded; Gradio serves them from there and its delete_cache removes them."""
+    they exist when yielded; Gradio serves them from there and its delete_cache removes them.
+    `fast` PNGs trade 10 % more bytes for 2.3× faster writing (images.save_png)."""
     os.makedirs(get_upload_folder(), exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="run-", dir=get_upload_folder()))
-    files = [images.save_png(im, str(folder / f"{name}.png")) for name, im in pngs.items()]
+    files = [images.save_png(im, str(folder / f"{name}.png"), fast) for name, im in pngs.items()]
     if gif and frames:
         files.append(images.save_animation(frames, str(folder / f"{gif}.gif")))
     return files
 
 
-def status_line(view: View) -> str:
-    """The progress line every streaming tab shows: how far, how long so far, roughly how long left
-    (at the pace so far; coarse-to-fine runs start fast, so early guesses are low)."""
+def status_line(view: View, running: bool = True) -> str:
+    """The progress line every streaming tab shows: how far, how long so far, and while it runs,
+    roughly how long is left (at the pace so far; coarse-to-fine runs start fast, so early guesses
+    are low)."""
     line = f"**Step {view.step} / {view.steps}** · {view.seconds:.0f} s"
-    if 0 < view.step < view.steps:
+    if running and 0 < view.step < view.steps:
         line += f" · about {view.seconds / view.step * (view.steps - view.step):.0f} s left"
     return line
 
