@@ -108,9 +108,8 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def app_url(backbone):
-    """The app, launched in this process on 127.0.0.1 with the offline weights."""
+def serve(backbone):
+    """The app on `backbone`, launched in this process on 127.0.0.1: yields its URL, then closes it."""
     import app
 
     demo = app.launch(app.build_app(backbone), block=False, server_name="127.0.0.1",
@@ -120,21 +119,22 @@ def app_url(backbone):
 
 
 @pytest.fixture(scope="session")
-def client(app_url):
-    from gradio_client import Client
-
-    return Client(app_url, verbose=False)
+def app_url(backbone):
+    """The app with the offline weights."""
+    yield from serve(backbone)
 
 
 @pytest.fixture(scope="session")
 def classifier_app_url(classifier_backbone):
-    """The app as a Space serves it: launched on VGG16 with its 224×224 classifier."""
-    import app
+    """The app as a Space serves it: VGG16 with its 224×224 classifier."""
+    yield from serve(classifier_backbone)
 
-    demo = app.launch(app.build_app(classifier_backbone), block=False, server_name="127.0.0.1",
-                      server_port=free_port(), quiet=True)
-    yield demo.local_url
-    demo.close()
+
+@pytest.fixture(scope="session")
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)
 
 
 @pytest.fixture(scope="session")

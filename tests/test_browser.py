@@ -9,16 +9,21 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
         "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="module")
-def page(app_url):
+def open_page(url: str):
+    """Headless Chromium on the app's page, once its header is there: yields the page, then closes."""
     playwright = pytest.importorskip("playwright.sync_api")
     with playwright.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(app_url)
+        page.goto(url)
         page.get_by_text("Weights:").wait_for()
         yield page
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    yield from open_page(app_url)
 
 
 def wait_for_images(page, gallery: str, count: int, timeout: float = 90_000):

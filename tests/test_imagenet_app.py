@@ -7,7 +7,7 @@ from gradio_client import handle_file
 from PIL import Image
 
 import app
-from test_browser import ARGS, CHROMIUM
+from test_browser import open_page
 
 CAT = app.EXAMPLES[1]
 
@@ -72,14 +72,7 @@ def test_a_class_with_offline_weights_is_still_a_clear_message(client):
 
 @pytest.fixture(scope="module")
 def page(classifier_app_url):
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(classifier_app_url)
-        page.get_by_text("Weights:").wait_for()
-        yield page
-        browser.close()
+    yield from open_page(classifier_app_url)
 
 
 def test_browser_top5_and_fc2(page, tmp_path):
