@@ -15,9 +15,11 @@ import gradio as gr
 
 from ui.activations import activations_tab
 from ui.common import EXAMPLES, ROOT as HERE  # HERE: the folder of this file and examples/
+from ui.microscope import microscope_tab
 from ui.reconstruction import reconstruction_tab
 from ui.style import STYLES, style_tab
 from ui.visualization import visualization_tab
+from viz import atlas
 from viz.model import Backbone, WeightsError, load_backbone, resolve_source
 from viz.runtime import configure_runtime
 
@@ -42,10 +44,12 @@ def build_app(backbone: Backbone) -> gr.Blocks:
     """The whole page; every tab is also a named API endpoint."""
     with gr.Blocks(title=TITLE, delete_cache=(1800, 3600)) as demo:
         gr.Markdown(header(backbone))
-        activations_tab(backbone)
-        reconstruction_tab(backbone)
-        visualization_tab(backbone)
-        style_tab(backbone)
+        with gr.Tabs() as tabs:
+            picker = activations_tab(backbone)
+            reconstruction_tab(backbone)
+            visualization_tab(backbone)
+            style_tab(backbone)
+            microscope_tab(backbone, tabs, demo, picker)
 
         def model_info() -> dict:
             """The model, the weights in use and whether the ImageNet classifier is available."""
@@ -88,6 +92,7 @@ def main(argv=None) -> None:
     except WeightsError as err:
         sys.exit(f"error: {err}")
     print(f"VGG16 weights: {backbone.source}. {backbone.note}", flush=True)
+    print(f"Microscope: {atlas.fetch_shared_cache(atlas.TileCache())}", flush=True)
     launch(build_app(backbone), share=args.share)
 
 

@@ -2,6 +2,7 @@
 
 import os
 import socket
+import tempfile
 import sys
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ["VIZ_ATLAS_DIR"] = tempfile.mkdtemp(prefix="atlas-")  # never the user's own atlas cache
 
 from viz.runtime import configure_runtime  # noqa: E402
 

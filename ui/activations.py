@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from typing import Callable
 
 import gradio as gr
 
 from viz import attribution as attr
 from viz import images
-from viz.activations import ORDERS, VIEWS, activations
+from viz.activations import ORDERS, VIEWS, activations, channel_at
 from viz.model import Backbone, conv_layers, pool_layers
 
 from .common import EXAMPLES, FORWARD, ImageInput, Slider, save_files, target_suggestions, wire
@@ -28,10 +30,37 @@ def run_activations(backbone: Backbone, image: str, layers: list[str] | None = N
     return list(zip(files, [caption for _, caption in result.grids])), result.heatmap, top5, result.fc2
 
 
-def activations_tab(backbone: Backbone) -> None:
-    """The tab's widgets, wired to /activations; the attribution section shares its image."""
+@dataclass
+class ChannelPicker:
+    """A clickable grid: `name_unit(*inputs, evt)` gives the `layer:channel` clicked; `photo` is the
+    image the grid was made from (the unit page shows the unit on it)."""
+
+    grid: gr.Image
+    name_unit: Callable
+    inputs: list
+    photo: gr.Image
+
+
+def pick_grid(evt: gr.SelectData):
+    """A grid chosen in the gallery, shown large where its cells can be clicked, and its layer."""
+    return evt.value["image"]["path"], evt.value["caption"].split(" · ")[0]
+
+
+def unit_at(backbone: Backbone, image: str, layer: str, top: int, order: str, resolution: int,
+            evt: gr.SelectData) -> str:
+    """The `layer:channel` under a click on the chosen grid (the grid recomputed from the same photo)."""
+    photo = images.fit_long_side(images.load_image(image), int(resolution))
+    channel = channel_at(backbone, photo, layer, int(top), order, *evt.index)
+    if channel is None:
+        raise gr.Error("That click fell between two channels; click inside a cell.", print_exception=False)
+    return f"{layer}:{channel}"
+
+
+def activations_tab(backbone: Backbone) -> ChannelPicker:
+    """The tab's widgets, wired to /activations; the attribution section shares its image. Returns
+    how a click on a grid names a unit, for the Microscope to open."""
     layer_choices = [n for n in backbone.layer_names if n in conv_layers(backbone) + pool_layers(backbone)]
-    with gr.Tab("Activations", elem_id="tab-activations"):
+    with gr.Tab("Activations", id="activations", elem_id="tab-activations"):
         with gr.Row():
             with gr.Column(scale=1):
                 image = ImageInput(type="filepath", label="Image", height=300, elem_id="activations-image")
@@ -58,9 +87,18 @@ def activations_tab(backbone: Backbone) -> None:
                 if not backbone.has_classifier:
                     gr.Markdown("*Class predictions and fc2 need the ImageNet classifier, which these "
                                 "weights do not have.*")
+                picker = gr.Image(label="Click a channel of the grid chosen above: its unit page opens in the "
+                                        "Microscope", interactive=False, format="png", height=360, elem_id="grid-picker")
+                picked_layer = gr.State("")
         wire(run, functools.partial(run_activations, backbone), [image, layers, top, order, view, resolution],
              [grids, heat, top5, fc2], "activations", **FORWARD)
+        grids.select(pick_grid, None, [picker, picked_layer], api_visibility="private")
         attribution_section(backbone, image)
+
+    def name_unit(image: str, layer: str, top: int, order: str, resolution: int, evt: gr.SelectData) -> str:
+        return unit_at(backbone, image, layer, top, order, resolution, evt)  # Gradio sees `evt` here
+
+    return ChannelPicker(picker, name_unit, [image, picked_layer, top, order, resolution], image)
 
 
 def run_attribution(backbone: Backbone, image: str, target: str = "", methods: list[str] | None = None,

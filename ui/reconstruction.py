@@ -42,7 +42,7 @@ def reconstruction_view(r: Reconstruction, stretch: bool) -> View:
 def reconstruction_tab(backbone: Backbone) -> None:
     """The tab's widgets, wired to /reconstruct."""
     layer_choices = [COMPARE] + backbone.layer_names
-    with gr.Tab("Reconstruction", elem_id="tab-reconstruction"):
+    with gr.Tab("Reconstruction", id="reconstruction", elem_id="tab-reconstruction"):
         gr.Markdown("Start from flat grey and change the pixels until their features at one layer match "
                     "the photo's (Mahendran & Vedaldi, 2015). Shallow layers keep almost everything; "
                     "deep ones keep the layout and lose colour and detail.")

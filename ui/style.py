@@ -57,7 +57,7 @@ def style_view(s: st.Stylized, per_layer: bool) -> View:
 
 def style_tab(backbone: Backbone) -> None:
     """The tab's widgets, wired to /style_transfer."""
-    with gr.Tab("Style transfer", elem_id="tab-style"):
+    with gr.Tab("Style transfer", id="style", elem_id="tab-style"):
         gr.Markdown("Neural style transfer (Gatys, Ecker & Bethge, 2016): keep the content photo's layout "
                     "(block5_conv2 features) and take on the style image's textures (Gram matrices of "
                     "block1–5_conv1). *Style per layer* shows what matching one layer's Gram matrix does.")

@@ -52,7 +52,7 @@ def visualization_tab(backbone: Backbone) -> None:
     """The tab's widgets, wired to /visualize; the knobs follow the preset and vice versa."""
     defaults = ["goldfish", "tabby"] if backbone.has_classifier else CHANNEL_EXAMPLES[1:4]
     lucid = vis.PRESETS["lucid"]
-    with gr.Tab("Class visualization", elem_id="tab-visualization"):
+    with gr.Tab("Class visualization", id="visualization", elem_id="tab-visualization"):
         gr.Markdown("Gradient ascent on what a class, a channel or a layer responds to: the images it most "
                     "wants to see (Olah et al., *Feature Visualization*, Distill 2017). Targets: ImageNet "
                     "classes (with the classifier), channels as `layer:channel`, or a whole layer (DeepDream).")

@@ -65,6 +65,20 @@ def layer_grid(name: str, maps: np.ndarray, top: int, order: str, photo=None) ->
     return images.tile(pictures, columns), caption
 
 
+def channel_at(backbone: Backbone, photo: np.ndarray, layer: str, top: int, order: str, x: int, y: int,
+               gap: int = 2) -> int | None:
+    """The channel drawn at pixel (x, y) of `layer`'s grid for this photo (as `layer_grid` lays it
+    out), or None between cells: how a click on a grid becomes a unit."""
+    maps = features(backbone, images.to_float(photo)[None], [layer])[layer][0]
+    chosen = rank_channels(maps, order)[:top]
+    columns = int(np.ceil(np.sqrt(len(chosen))))
+    h, w = cell_shape(*maps.shape[:2], columns)
+    row, column = (y - gap) // (h + gap), (x - gap) // (w + gap)
+    inside = 0 <= column < columns and (y - gap) % (h + gap) < h and (x - gap) % (w + gap) < w
+    index = row * columns + column
+    return int(chosen[index]) if inside and 0 <= index < len(chosen) else None
+
+
 def rank_channels(maps: np.ndarray, order: str) -> np.ndarray:
     """Channel indices, strongest mean activation first, or in index order."""
     if order not in ORDERS:

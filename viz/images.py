@@ -155,7 +155,7 @@ def resize_float(image01: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     channel in Pillow's float mode: no round trip through uint8."""
     if image01.shape[:2] == tuple(shape):
         return image01
-    channels = [Image.fromarray(np.ascontiguousarray(image01[..., c], np.float32), mode="F")
+    channels = [Image.fromarray(np.ascontiguousarray(image01[..., c], np.float32))
                 .resize((shape[1], shape[0]), Image.Resampling.LANCZOS) for c in range(image01.shape[-1])]
     return np.stack([np.asarray(c) for c in channels], axis=-1)
 

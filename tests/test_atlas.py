@@ -1,0 +1,206 @@
+"""The microscope: cache keys, hits, corrupt files, one computation per tile, eviction, resuming, top
+patches; then the Microscope tab through the API and in a browser (links, tile and grid clicks)."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+from gradio_client import handle_file
+
+import app
+from conftest import scaled_backbone
+from test_browser import open_page
+from viz import atlas, images, model
+from viz.errors import InputError
+
+QUICK = atlas.TileSettings(size=64, steps=2)
+
+
+@pytest.fixture
+def cache(tmp_path):
+    return atlas.TileCache(tmp_path / "atlas")
+
+
+def test_the_key_changes_with_everything_that_changes_the_picture(backbone, monkeypatch):
+    key = atlas.tile_key(backbone, "block4_conv3", 42, atlas.TILE)
+    assert key == atlas.tile_key(backbone, "block4_conv3", 42, atlas.TILE)
+    others = [atlas.tile_key(backbone, "block4_conv2", 42, atlas.TILE),
+              atlas.tile_key(backbone, "block4_conv3", 43, atlas.TILE),
+              atlas.tile_key(backbone, "block4_conv3", 42, atlas.TileSettings(size=128)),
+              atlas.tile_key(backbone, "block4_conv3", 42, atlas.TileSettings(steps=64)),
+              atlas.tile_key(backbone, "block4_conv3", 42, atlas.TileSettings(preset="raw")),
+              atlas.tile_key(backbone, "block4_conv3", 42, atlas.TileSettings(seed=1)),
+              atlas.tile_key(scaled_backbone(backbone, 2.0), "block4_conv3", 42, atlas.TILE)]
+    monkeypatch.setattr(atlas, "CODE_VERSION", "next")
+    others.append(atlas.tile_key(backbone, "block4_conv3", 42, atlas.TILE))
+    assert len({key, *others}) == len(others) + 1
+
+
+def test_a_second_request_is_a_cache_hit(backbone, cache, monkeypatch):
+    *_, first = atlas.tiles(backbone, "block2_conv1", [3, 4], cache, QUICK)
+    assert sorted(first) == [3, 4] and first[3].shape == (64, 64, 3) and first[3].std() > 1
+    monkeypatch.setattr(atlas, "render", lambda *args: pytest.fail("computed again"))
+    states = list(atlas.tiles(backbone, "block2_conv1", [3, 4], cache, QUICK))
+    assert len(states) == 1 and all(np.array_equal(states[0][c], first[c]) for c in (3, 4))
+
+
+def test_a_corrupt_or_partial_file_is_recomputed_not_shown(backbone, cache):
+    key = atlas.tile_key(backbone, "block2_conv1", 5, QUICK)
+    cache.path(key).parent.mkdir(parents=True, exist_ok=True)
+    cache.path(key).write_bytes(b"\x89PNG\r\n\x1a\n" + b"cut short")
+    assert cache.get(key) is None and not cache.path(key).exists()
+    *_, known = atlas.tiles(backbone, "block2_conv1", [5], cache, QUICK)
+    assert known[5].shape == (64, 64, 3) and cache.get(key) is not None
+
+
+def test_two_requests_for_the_same_missing_tile_compute_it_once(backbone, cache, monkeypatch):
+    calls = []
+
+    def slow_render(backbone, layer, channels, settings):
+        calls.append(list(channels))
+        time.sleep(0.5)
+        return [np.full((8, 8, 3), 100 + c, np.uint8) for c in channels]
+
+    monkeypatch.setattr(atlas, "render", slow_render)
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(list(atlas.tiles(backbone, "block3_conv1", [7], cache,
+                                                                               QUICK))[-1])) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert calls == [[7]] and len(results) == 2 and all(r[7][0, 0, 0] == 107 for r in results)
+
+
+def test_the_least_recently_used_pictures_go_first(tmp_path):
+    small = atlas.TileCache(tmp_path / "small", max_mb=0.07)  # room for three of these pictures
+    noise = np.random.default_rng(0).integers(0, 255, (80, 80, 3), dtype=np.uint8)  # ~19 kB as PNG
+    for name in ("aa1", "bb2", "cc3"):
+        small.put(name, noise)
+        time.sleep(0.05)
+    assert small.get("aa1") is not None  # used: now the most recent
+    small.put("dd4", noise)
+    assert small.get("bb2") is None and all(small.get(k) is not None for k in ("aa1", "cc3", "dd4"))
+
+
+def test_precomputing_resumes_without_recomputing_finished_tiles(backbone, cache, monkeypatch):
+    def interrupt_after_the_first_batch(line):
+        if line.startswith("block1_conv1: 8 "):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        atlas.precompute(backbone, ["block1_conv1"], cache, interrupt_after_the_first_batch, QUICK)
+    done = [c for c in range(64) if cache.get(atlas.tile_key(backbone, "block1_conv1", c, QUICK)) is not None]
+    assert done == list(range(8))
+    computed = []
+    real = atlas.render
+    monkeypatch.setattr(atlas, "render", lambda *a: computed.extend(a[2]) or real(*a))
+    atlas.precompute(backbone, ["block1_conv1"], cache, lambda line: None, QUICK)
+    assert computed == list(range(8, 64))
+
+
+def test_receptive_fields_of_vgg16():
+    # 3×3 convolutions (same padding) and 2×2 pools, counted by hand: 3, 40 and 196 px.
+    backbone = model.load_backbone("hed")
+    assert atlas.receptive_field(backbone, "block1_conv1") == (3, 1, 0.0)
+    assert atlas.receptive_field(backbone, "block3_conv3") == (40, 4, 1.5)
+    assert atlas.receptive_field(backbone, "block5_conv3") == (196, 16, 7.5)
+
+
+def test_top_patches_are_where_the_channel_fires_most(backbone):
+    photo = images.fit_long_side(images.load_image(app.EXAMPLES[1]), 224)
+    values = model.features(backbone, images.to_float(photo)[None], ["block3_conv3"])["block3_conv3"][0, ..., 9]
+    i, j = np.unravel_index(np.argmax(values), values.shape)
+    (crop, name, value), *_ = atlas.top_patches(backbone, "block3_conv3", 9, {"cat": photo}, 2)
+    size, stride, offset = atlas.receptive_field(backbone, "block3_conv3")
+    expected = atlas.crop_square(photo, (offset + i * stride, offset + j * stride), size)
+    assert name == "cat" and value == pytest.approx(float(values.max()))
+    np.testing.assert_array_equal(crop, expected)
+
+
+@pytest.mark.parametrize("text", ["block4_conv3", "block4_conv3:999", "block1_pool:1", "tabby"])
+def test_a_unit_is_a_conv_channel(backbone, text):
+    with pytest.raises(InputError):
+        atlas.parse_unit(backbone, text)
+
+
+def test_no_shared_atlas_means_computing_on_demand(cache, monkeypatch):
+    monkeypatch.delenv(atlas.REPO_ENV, raising=False)
+    assert atlas.fetch_shared_cache(cache) == "no shared atlas configured"
+    import huggingface_hub
+
+    def offline(**kwargs):
+        raise ConnectionError("offline")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
+    assert "computed on demand" in atlas.fetch_shared_cache(cache, "someone/vgg16-atlas")
+
+
+# ---------------------------------------------------------------- the tab, through the API and a browser
+
+
+def fill(backbone, layer: str, channels, settings=atlas.TILE) -> None:
+    """Put stand-in pictures in the app's cache (the real ones are tested above): views of cached tiles."""
+    cache = atlas.TileCache()
+    for c in channels:
+        cache.put(atlas.tile_key(backbone, layer, c, settings), np.full((32, 32, 3), (c * 3) % 255, np.uint8))
+
+
+def test_api_atlas_page_from_the_cache(backbone, client):
+    fill(backbone, "block1_conv2", range(64))
+    start = time.perf_counter()
+    gallery, status = client.predict("block1_conv2", 0, api_name="/atlas")
+    assert time.perf_counter() - start < 5
+    assert [g["caption"] for g in gallery[:2]] == ["block1_conv2:0", "block1_conv2:1"] and len(gallery) == 64
+    assert status.endswith("done")
+
+
+def test_api_unit_page(backbone, client):
+    fill(backbone, "block2_conv2", [5], atlas.UNIT)
+    fill(backbone, "block2_conv2", [5], atlas.TileSettings(atlas.UNIT.size, atlas.UNIT.steps, "lucid", 1))
+    pictures, about = client.predict("block2_conv2:5", handle_file(app.EXAMPLES[2]), api_name="/unit")
+    captions = [p["caption"] for p in pictures]
+    assert captions[:3] == ["block2_conv2:5 · seed 0", "block2_conv2:5 · seed 1",
+                            "caricature: DeepDream of this unit from the photo"]
+    assert "fires on the photo" in captions[3] and "?unit=block2_conv2:5" in about
+    with pytest.raises(Exception, match="A unit is a conv channel"):
+        client.predict("block2_conv2", api_name="/unit")
+
+
+@pytest.fixture(scope="module")
+def page(app_url):
+    yield from open_page(app_url)
+
+
+def test_links_open_the_atlas_and_a_unit(backbone, app_url, page):
+    fill(backbone, "block1_conv1", range(64))
+    page.goto(app_url + "?layer=block1_conv1")
+    page.wait_for_function("document.querySelectorAll('#atlas img').length >= 64", timeout=30_000)
+    assert "block1_conv1:63" in page.locator("#atlas").inner_text()
+    page.locator("#atlas img").nth(2).click()  # a tile opens its unit page
+    page.wait_for_function("document.querySelector('#unit-about').innerText.includes('block1_conv1:2')",
+                           timeout=60_000)
+    fill(backbone, "block1_conv2", [7], atlas.UNIT)
+    fill(backbone, "block1_conv2", [7], atlas.TileSettings(atlas.UNIT.size, atlas.UNIT.steps, "lucid", 1))
+    page.goto(app_url + "?unit=block1_conv2:7")
+    page.wait_for_function("document.querySelector('#unit-about') && "
+                           "document.querySelector('#unit-about').innerText.includes('?unit=block1_conv2:7')",
+                           timeout=60_000)
+
+
+def test_clicking_an_activation_grid_opens_the_channels_unit_page(page, app_url):
+    page.goto(app_url)
+    panel = page.locator("#tab-activations")
+    panel.locator("button:has(img)").nth(1).click()
+    page.locator("#activations-image img").wait_for()
+    panel.get_by_role("button", name="Show activations").click()
+    page.wait_for_function("document.querySelectorAll('#activation-grids img').length >= 13", timeout=60_000)
+    page.locator("#activation-grids img").nth(0).click()  # block1_conv1's grid
+    grid = page.locator("#grid-picker img")
+    grid.wait_for(timeout=20_000)
+    box = grid.bounding_box()
+    grid.click(position={"x": 0.31 * box["width"], "y": 0.31 * box["height"]})  # inside a cell of the 8×8 grid
+    page.wait_for_function("document.querySelector('#unit-about') && "
+                           "document.querySelector('#unit-about').innerText.includes('block1_conv1:')", timeout=60_000)
+    assert page.locator("#tab-microscope").is_visible()

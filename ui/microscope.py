@@ -1,0 +1,109 @@
+"""The Microscope tab: a layer's atlas of channel pictures, a page per unit, and links that open them."""
+
+from __future__ import annotations
+
+import functools
+
+import gradio as gr
+import numpy as np
+
+from viz import atlas, images
+from viz.model import Backbone, conv_layers
+
+from .activations import ChannelPicker
+from .common import EXAMPLES, ROOT, ImageInput, Number, user_errors, wire
+
+TAB_ID = "microscope"
+PENDING = np.full((atlas.TILE.size, atlas.TILE.size, 3), 235, np.uint8)  # a tile not computed yet
+
+
+def run_atlas(backbone: Backbone, cache: atlas.TileCache, layer: str = "block5_conv3", page: int = 0):
+    """A page of the layer's channel pictures: cached ones at once, the others as their batch finishes."""
+    for state in atlas.atlas_page(backbone, layer, int(page), cache):
+        gallery = [(state.pictures.get(c, PENDING), f"{layer}:{c}" + ("" if c in state.pictures else " · computing…"))
+                   for c in state.channels]
+        done = len(state.pictures)
+        status = (f"**{layer}**, page {state.page} of 0–{state.pages - 1}: {done} / {len(state.channels)} "
+                  f"channels · {state.seconds:.0f} s" + (" · done" if done == len(state.channels) else ""))
+        yield gallery, status
+
+
+def run_unit(backbone: Backbone, cache: atlas.TileCache, unit: str, image: str | None = None):
+    """A unit's page: where it fires, the examples' patches that excite it most, its pictures."""
+    photo = images.load_image(image) if image else None
+    examples = {name.split("/")[-1]: images.load_image(str(ROOT / name)) for name in EXAMPLES}
+    for page in atlas.unit_page(backbone, unit, photo, examples, cache):
+        figures = " · ".join(f"{k} {v:.2f}" for k, v in page.figures.items())
+        yield page.pictures, f"**{page.unit}** · {figures} · link: `{page.link}`"
+
+
+def open_link(request: gr.Request):
+    """Read `?unit=layer:channel` or `?layer=name[&p=k]` from the page's address (`p`, the atlas page:
+    Gradio keeps `page` for its own pages), select this tab and fill its boxes; 'unit', 'layer' or ''
+    says what to open."""
+    query = dict(request.query_params) if request else {}
+    if query.get("unit"):
+        return gr.Tabs(selected=TAB_ID), gr.skip(), gr.skip(), query["unit"], "unit"
+    if query.get("layer"):
+        return gr.Tabs(selected=TAB_ID), query["layer"], int(query.get("p", 0) or 0), gr.skip(), "layer"
+    return gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
+
+
+def unit_of_tile(layer: str, page: int, evt: gr.SelectData) -> str:
+    """The unit behind a clicked atlas tile."""
+    return f"{layer}:{int(page) * atlas.PER_PAGE + evt.index}"
+
+
+def microscope_tab(backbone: Backbone, tabs: gr.Tabs, demo: gr.Blocks, picker: ChannelPicker) -> None:
+    """The tab's widgets, wired to /atlas and /unit, to atlas tiles and activation grids that are
+    clicked, and to links."""
+    cache = atlas.TileCache()
+    layers = conv_layers(backbone)
+    with gr.Tab("Microscope", id=TAB_ID, elem_id="tab-microscope"):
+        gr.Markdown("Every channel of a layer as the picture that excites it most (Lucid preset), and a page "
+                    "per unit: where it fires on a photo, the example patches it likes best, and a DeepDream "
+                    "caricature. Links open a view: `?layer=block5_conv3&p=1` or `?unit=block4_conv3:42`. After "
+                    "OpenAI's Microscope (2020).")
+        with gr.Row():
+            layer = gr.Dropdown(layers, value="block5_conv3", label="Layer", scale=2)
+            page = Number(value=0, precision=0, minimum=0, label="Page", scale=1,
+                          info=f"{atlas.PER_PAGE} channels a page")
+            show = gr.Button("Show the atlas", variant="primary", scale=1)
+        status = gr.Markdown(elem_id="atlas-status")
+        tiles = gr.Gallery(label="Atlas (click a tile for its unit page)", columns=8, height=520, format="png",
+                           object_fit="contain", elem_id="atlas")
+        with gr.Row():
+            with gr.Column(scale=1):
+                unit = gr.Textbox(label="Unit", placeholder="block4_conv3:42", elem_id="unit-box")
+                photo = ImageInput(type="filepath", label="Your photo (optional)", height=200)
+                open_unit = gr.Button("Open the unit", variant="primary")
+            with gr.Column(scale=3):
+                about = gr.Markdown(elem_id="unit-about")
+                pictures = gr.Gallery(label="The unit", columns=4, height=520, format="png", object_fit="contain",
+                                      elem_id="unit-pictures")
+        atlas_run = functools.partial(run_atlas, backbone, cache)
+        unit_run = functools.partial(run_unit, backbone, cache)
+        wire(show, atlas_run, [layer, page], [tiles, status], "atlas", concurrency_id="optimize",
+             concurrency_limit=1)
+        wire(open_unit, unit_run, [unit, photo], [pictures, about], "unit", concurrency_id="optimize",
+             concurrency_limit=1)
+        tiles.select(unit_of_tile, [layer, page], [unit], api_visibility="private").then(
+            user_errors(unit_run), [unit, photo], [pictures, about], api_visibility="private")
+        picker.grid.select(picker.name_unit, picker.inputs, [unit], api_visibility="private").success(
+            lambda: gr.Tabs(selected=TAB_ID), None, [tabs], api_visibility="private").then(
+            user_errors(unit_run), [unit, picker.photo], [pictures, about], api_visibility="private")
+        wanted = gr.State("")
+        demo.load(open_link, None, [tabs, layer, page, unit, wanted], api_visibility="private").then(
+            user_errors(functools.partial(follow_link, atlas_run, unit_run)), [wanted, layer, page, unit, photo],
+            [tiles, status, pictures, about], api_visibility="private")
+    return unit
+
+
+def follow_link(atlas_run, unit_run, wanted: str, layer: str, page: int, unit: str, photo):
+    """Open what a link asked for (nothing without one)."""
+    if wanted == "layer":
+        for gallery, status in atlas_run(layer, page):
+            yield gallery, status, gr.skip(), gr.skip()
+    elif wanted == "unit":
+        for gallery, about in unit_run(unit, photo):
+            yield gr.skip(), gr.skip(), gallery, about

@@ -1,0 +1,372 @@
+"""The microscope: every channel's feature visualization, cached on disk, and a page per unit.
+
+An atlas page is PER_PAGE channels of one layer, each a Lucid-preset visualization (TILE settings),
+computed in batches on demand and kept on disk under a key of everything that changes the picture
+(the weights' digest, layer, channel, settings, CODE_VERSION), so a second visit shows them at once.
+A unit page (`layer:channel`) adds the unit large at two seeds, its activation map over a photo, the
+example photos' patches where it fires most (their receptive field) and a DeepDream "caricature".
+Precompute whole layers with `python -m viz.atlas --layers block5_conv3 --out DIR` (resumable).
+Inspired by OpenAI's Microscope (2020), which showed VGG19 and others this way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+from PIL import Image
+
+from . import images
+from .errors import InputError, check_range
+from .model import Backbone, conv_layers, features, units
+from .targets import parse_target
+from .visualize import visualize
+
+CODE_VERSION = "1"  # bump when a change to the visualization code changes its pictures
+PER_PAGE, BATCH = 64, 8
+CACHE_ENV, CACHE_LIMIT_ENV, REPO_ENV = "VIZ_ATLAS_DIR", "VIZ_ATLAS_MAX_MB", "VIZ_ATLAS_REPO"
+DEFAULT_CACHE = Path.home() / ".cache" / "vgg16-atlas"
+
+
+@dataclass(frozen=True)
+class TileSettings:
+    """How a channel's picture is made: the Lucid preset, coarse to fine from noise."""
+
+    size: int = 96
+    steps: int = 128
+    preset: str = "lucid"
+    seed: int = 0
+
+
+TILE = TileSettings()
+UNIT = TileSettings(size=160, steps=160)  # the unit page's large pictures (seeds 0 and 1)
+
+
+# ---------------------------------------------------------------- the cache
+
+
+@lru_cache(maxsize=4)
+def weights_digest(backbone: Backbone) -> str:
+    """A digest of every weight of the network: pictures made with other weights never match."""
+    digest = hashlib.sha256()
+    for layer in backbone.layers:
+        for value in layer.get_weights():
+            digest.update(np.ascontiguousarray(value).tobytes())
+    return digest.hexdigest()[:16]
+
+
+def tile_key(backbone: Backbone, layer: str, channel: int, settings: TileSettings) -> str:
+    """The cache key of one picture: everything that changes it."""
+    fields = {"weights": weights_digest(backbone), "layer": layer, "channel": int(channel),
+              "settings": asdict(settings), "code": CODE_VERSION}
+    return hashlib.sha256(json.dumps(fields, sort_keys=True).encode()).hexdigest()[:20]
+
+
+class TileCache:
+    """PNG files on disk, one per key, least recently used evicted past `max_mb`. Writes are atomic
+    (a temporary file renamed), and a file that does not decode is deleted and computed again."""
+
+    def __init__(self, folder: str | os.PathLike | None = None, max_mb: float | None = None):
+        self.folder = Path(folder or os.environ.get(CACHE_ENV) or DEFAULT_CACHE)
+        self.max_bytes = float(max_mb if max_mb is not None else os.environ.get(CACHE_LIMIT_ENV, 2000)) * 2 ** 20
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}.png"
+
+    def get(self, key: str) -> np.ndarray | None:
+        """The cached picture, or None (absent, partial or corrupt: then removed)."""
+        path = self.path(key)
+        try:
+            with Image.open(path) as im:
+                picture = np.asarray(im.convert("RGB"))
+        except FileNotFoundError:
+            return None
+        except (OSError, SyntaxError, ValueError):
+            path.unlink(missing_ok=True)
+            return None
+        os.utime(path)  # recently used
+        return picture
+
+    def put(self, key: str, picture: np.ndarray) -> None:
+        path = self.path(key)
+        path.parent.mkdir(exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
+        images.save_png(picture, str(partial))
+        os.replace(partial, path)
+        self.evict()
+
+    def evict(self) -> None:
+        """Delete the least recently used pictures until the cache fits its limit."""
+        files = sorted(self.folder.glob("*/*.png"), key=lambda p: p.stat().st_mtime)
+        total = sum(p.stat().st_size for p in files)
+        for path in files:
+            if total <= self.max_bytes:
+                return
+            total -= path.stat().st_size
+            path.unlink(missing_ok=True)
+
+
+# ---------------------------------------------------------------- computing tiles, each once
+
+_claims: dict[str, threading.Event] = {}
+_claims_lock = threading.Lock()
+
+
+def claim(keys: list[str]) -> tuple[list[str], list[threading.Event]]:
+    """The keys this caller must compute, and the events of those another caller is computing."""
+    mine, theirs = [], []
+    with _claims_lock:
+        for key in keys:
+            if key in _claims:
+                theirs.append(_claims[key])
+            else:
+                _claims[key] = threading.Event()
+                mine.append(key)
+    return mine, theirs
+
+
+def release(keys: list[str]) -> None:
+    with _claims_lock:
+        for key in keys:
+            _claims.pop(key).set()
+
+
+def tiles(backbone: Backbone, layer: str, channels, cache: TileCache, settings: TileSettings = TILE
+          ) -> Iterator[dict[int, np.ndarray]]:
+    """The pictures of `channels`: first those in the cache, then each batch as it is computed
+    (yields the pictures known so far, channel -> uint8 image). Two callers asking for the same
+    missing picture compute it once: the second waits for the first."""
+    keys = {c: tile_key(backbone, layer, c, settings) for c in channels}
+    known = {c: p for c, p in ((c, cache.get(k)) for c, k in keys.items()) if p is not None}
+    yield dict(known)
+    missing = [c for c in channels if c not in known]
+    for start in range(0, len(missing), BATCH):
+        batch = missing[start:start + BATCH]
+        mine, theirs = claim([keys[c] for c in batch])
+        try:
+            todo = [c for c in batch if keys[c] in mine]
+            if todo:
+                for c, picture in zip(todo, render(backbone, layer, todo, settings)):
+                    cache.put(keys[c], picture)
+        finally:
+            release(mine)
+        for event in theirs:
+            event.wait(600)
+        known.update({c: p for c in batch if (p := cache.get(keys[c])) is not None})
+        yield dict(known)
+
+
+def render(backbone: Backbone, layer: str, channels: list[int], settings: TileSettings) -> list[np.ndarray]:
+    """Feature visualizations of several channels of a layer, one batch."""
+    *_, final = visualize(backbone, [f"{layer}:{c}" for c in channels], steps=settings.steps, size=settings.size,
+                          preset=settings.preset, seed=settings.seed, every=settings.steps)
+    return final.images
+
+
+# ---------------------------------------------------------------- the atlas
+
+
+@dataclass
+class AtlasPage:
+    """One streamed state of an atlas page."""
+
+    layer: str
+    page: int
+    pages: int
+    channels: list[int]
+    pictures: dict[int, np.ndarray]  # the channels known so far
+    seconds: float
+
+
+def atlas_page(backbone: Backbone, layer: str, page: int = 0, cache: TileCache | None = None,
+               settings: TileSettings = TILE) -> Iterator[AtlasPage]:
+    """Page `page` (from 0) of `layer`'s atlas, streamed: the cached tiles at once, then each batch."""
+    if layer not in conv_layers(backbone):
+        raise InputError(f"The atlas shows conv layers; choose one of {', '.join(conv_layers(backbone))}.")
+    count = units(backbone, layer)
+    pages = -(-count // PER_PAGE)
+    page = check_range("Page", page, 0, pages - 1)
+    channels = list(range(page * PER_PAGE, min(count, (page + 1) * PER_PAGE)))
+    begin = time.perf_counter()
+    for known in tiles(backbone, layer, channels, cache or TileCache(), settings):
+        yield AtlasPage(layer, page, pages, channels, known, time.perf_counter() - begin)
+
+
+# ---------------------------------------------------------------- a unit's page
+
+
+@dataclass
+class UnitPage:
+    """What the microscope shows of one channel."""
+
+    unit: str
+    layer: str
+    channel: int
+    pictures: list[tuple[np.ndarray, str]]  # (image, caption), in the order shown
+    figures: dict[str, float]
+    link: str
+
+
+def parse_unit(backbone: Backbone, text: str) -> tuple[str, int]:
+    """`layer:channel` of a conv layer, or an InputError that says so."""
+    target = parse_target(backbone, str(text or ""))
+    if target.kind != "channel" or target.layer not in conv_layers(backbone):
+        raise InputError(f"A unit is a conv channel written layer:channel, e.g. block4_conv3:42; got {text!r}.")
+    return target.layer, int(target.unit)
+
+
+def unit_page(backbone: Backbone, unit: str, photo: np.ndarray | None, examples: dict[str, np.ndarray],
+              cache: TileCache | None = None, patches: int = 6) -> Iterator[UnitPage]:
+    """The unit's page, streamed as its parts are ready: the photo's activation map and the examples'
+    top patches first (forward passes), then the visualizations (cached), then the caricature."""
+    layer, channel = parse_unit(backbone, unit)
+    cache = cache or TileCache()
+    shown = photo if photo is not None else next(iter(examples.values()))
+    new = photo is not None and not any(np.array_equal(photo, p) for p in examples.values())
+    photos = dict(examples, **({"your photo": photo} if new else {}))
+    response, heat = activation_map(backbone, layer, channel, shown)
+    top = top_patches(backbone, layer, channel, photos, patches)
+    pictures = [(heat, f"where {layer}:{channel} fires on the {'photo' if photo is not None else 'example'} "
+                       f"(mean {response:.2f})")]
+    pictures += [(crop, f"{name} · {value:.1f}") for crop, name, value in top]
+    figures = {"mean on the photo": response, "strongest patch": top[0][2] if top else 0.0}
+    page = UnitPage(f"{layer}:{channel}", layer, channel, pictures, figures, f"?unit={layer}:{channel}")
+    yield page
+    large = []
+    for seed in (0, 1):
+        settings = TileSettings(UNIT.size, UNIT.steps, UNIT.preset, seed)
+        *_, known = tiles(backbone, layer, [channel], cache, settings)
+        large.append((known[channel], f"{layer}:{channel} · seed {seed}"))
+    page.pictures = large + page.pictures
+    yield page
+    *_, dream = visualize(backbone, f"{layer}:{channel}", steps=48, size=224, start=shown, octaves=2, every=48)
+    page.pictures = large + [(dream.images[0], "caricature: DeepDream of this unit from the photo")] + page.pictures[2:]
+    yield page
+
+
+def activation_map(backbone: Backbone, layer: str, channel: int, photo: np.ndarray) -> tuple[float, np.ndarray]:
+    """The channel's mean activation on the photo, and its map laid over the photo."""
+    values = features(backbone, images.to_float(photo)[None], [layer])[layer][0, ..., channel]
+    heat = np.asarray(Image.fromarray(values.astype(np.float32)).resize(
+        (photo.shape[1], photo.shape[0]), Image.Resampling.BILINEAR))
+    return float(values.mean()), images.heat_overlay(photo, images.normalize(np.maximum(heat, 0)))
+
+
+def receptive_field(backbone: Backbone, layer: str) -> tuple[int, int, float]:
+    """(size, stride, offset) of `layer`'s units in input pixels: unit (i, j) sees the square of
+    `size` centred on (offset + i·stride, offset + j·stride)."""
+    size, stride, offset = 1, 1, 0.0
+    for item in backbone.convolutional.layers[1:]:
+        config = item.get_config()
+        kernel = (config.get("kernel_size") or config.get("pool_size"))[0]
+        step = config["strides"][0] if config.get("strides") else kernel
+        pad = (kernel - 1) / 2 if config.get("padding") == "same" else 0.0
+        size += (kernel - 1) * stride
+        offset += ((kernel - 1) / 2 - pad) * stride
+        stride *= step
+        if item.name == layer:
+            return size, stride, offset
+    raise InputError(f"Unknown layer {layer!r}.")
+
+
+def top_patches(backbone: Backbone, layer: str, channel: int, photos: dict[str, np.ndarray], count: int,
+                side: int = 224) -> list[tuple[np.ndarray, str, float]]:
+    """The `count` strongest activations of the channel over the photos (at most two per photo, not
+    overlapping), each as the crop of its receptive field: (crop, photo name, activation)."""
+    size, stride, offset = receptive_field(backbone, layer)
+    found = []
+    for name, photo in photos.items():
+        picture = images.fit_long_side(photo, side)
+        values = features(backbone, images.to_float(picture)[None], [layer])[layer][0, ..., channel]
+        for i, j in strongest(values, 2, max(1, size // (2 * stride))):
+            centre = (offset + i * stride, offset + j * stride)
+            found.append((crop_square(picture, centre, size), name, float(values[i, j]), (i, j)))
+    found.sort(key=lambda item: -item[2])
+    return [(crop, name, value) for crop, name, value, _ in found[:count]]
+
+
+def strongest(values: np.ndarray, count: int, apart: int) -> list[tuple[int, int]]:
+    """Positions of the `count` largest values, each at least `apart` cells from those before it."""
+    order = np.dstack(np.unravel_index(np.argsort(-values, axis=None), values.shape))[0]
+    chosen: list[tuple[int, int]] = []
+    for i, j in order:
+        if all(max(abs(i - a), abs(j - b)) >= apart for a, b in chosen):
+            chosen.append((int(i), int(j)))
+            if len(chosen) == count:
+                break
+    return chosen
+
+
+def crop_square(picture: np.ndarray, centre: tuple[float, float], size: int, shown: int = 128) -> np.ndarray:
+    """The `size`-px square around `centre` (row, column), clipped to the picture, shown at `shown` px."""
+    h, w = picture.shape[:2]
+    half = size / 2
+    top, left = int(max(0, round(centre[0] - half))), int(max(0, round(centre[1] - half)))
+    bottom, right = int(min(h, round(centre[0] + half))), int(min(w, round(centre[1] + half)))
+    return images.fit_long_side(picture[top:bottom, left:right], shown)
+
+
+# ---------------------------------------------------------------- precomputing, sharing
+
+
+def fetch_shared_cache(cache: TileCache, repo: str | None = None) -> str:
+    """Download a precomputed atlas from the Hugging Face dataset `repo` (or $VIZ_ATLAS_REPO) into the
+    cache; a note of what happened (never an exception: without it, tiles are computed on demand)."""
+    repo = repo or os.environ.get(REPO_ENV)
+    if not repo:
+        return "no shared atlas configured"
+    try:
+        from huggingface_hub import snapshot_download
+
+        snapshot_download(repo_id=repo, repo_type="dataset", local_dir=str(cache.folder), allow_patterns=["*/*.png"])
+        return f"atlas tiles from {repo}"
+    except Exception as err:  # offline, private, missing: compute on demand instead
+        return f"the shared atlas {repo} could not be fetched ({type(err).__name__}); tiles are computed on demand"
+
+
+def precompute(backbone: Backbone, layers: list[str], cache: TileCache, progress=print,
+               settings: TileSettings = TILE) -> float:
+    """Fill the cache for whole layers (resumable: cached tiles are skipped); returns the seconds."""
+    begin = time.perf_counter()
+    for layer in layers:
+        count = units(backbone, layer)
+        for page in range(-(-count // PER_PAGE)):
+            for state in atlas_page(backbone, layer, page, cache, settings):
+                done = page * PER_PAGE + len(state.pictures)
+                progress(f"{layer}: {done} / {count} channels · {time.perf_counter() - begin:.0f} s")
+    return time.perf_counter() - begin
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Precompute atlas tiles (resumable).")
+    parser.add_argument("--layers", nargs="+", required=True, help="conv layers, e.g. block5_conv3")
+    parser.add_argument("--out", default=None, help=f"cache folder (default ${CACHE_ENV} or {DEFAULT_CACHE})")
+    parser.add_argument("--weights", default="hed", help="imagenet, hed or a weights file")
+    parser.add_argument("--upload", default=None, help="then upload the folder to this HF dataset repo")
+    args = parser.parse_args(argv)
+    from .model import load_backbone
+    from .runtime import configure_runtime
+
+    configure_runtime()
+    backbone = load_backbone(args.weights)
+    cache = TileCache(args.out, max_mb=float("inf"))
+    seconds = precompute(backbone, args.layers, cache, lambda line: print("\r" + line, end="", flush=True))
+    print(f"\n{', '.join(args.layers)}: done in {seconds:.0f} s → {cache.folder}")
+    if args.upload:
+        from huggingface_hub import HfApi
+
+        HfApi().upload_folder(repo_id=args.upload, repo_type="dataset", folder_path=str(cache.folder))
+
+
+if __name__ == "__main__":
+    main()
