@@ -2,8 +2,9 @@
 
 It starts the app in a subprocess on 127.0.0.1 (offline weights), then each user runs a fixed
 number of small jobs, cycling through activations, attribution, reconstruct, visualize and
-style_transfer. Every user sends a photo of its own size, so the sizes that come back show whether
-anyone ever received another user's images. It stops by itself (job count and a deadline) and
+style_transfer. Every user sends a photo of its own size, and asks /visualize for a channel of its
+own (named in the gallery's caption) at a size that differs from its neighbours', so what comes back
+shows whether anyone ever received another user's images. It stops by itself (job count and a deadline) and
 reports completed, refused (queue full), failed, latency percentiles, and the server's memory:
 before, at its peak, and after each round of load.
 
@@ -59,8 +60,13 @@ def image_shape(path: str) -> tuple[int, int]:
         return im.height, im.width
 
 
-def one_job(client, kind: str, photo: str, size: tuple[int, int], style: str):
-    """Run one small job; return None if what came back belongs to this user, else what was wrong."""
+def visualize_request(user: int) -> tuple[str, int]:
+    """This user's own channel and an image side unlike its neighbours', so an answer names its owner."""
+    return f"block3_conv3:{user}", 64 + 16 * (user % 4)
+
+
+def one_job(client, kind: str, photo: str, size: tuple[int, int], style: str, index: int):
+    """Run one small job for user `index`; return None if what came back is this user's, else what was wrong."""
     from gradio_client import handle_file
 
     if kind == "activations":
@@ -79,8 +85,10 @@ def one_job(client, kind: str, photo: str, size: tuple[int, int], style: str):
         got, want = image_shape(gallery[0]["image"]), expected_shape(size, 96)
         return None if got == want else f"reconstruct input {got} for {want}"
     if kind == "visualize":
-        client.submit(targets="block3_conv3:5", steps=16, size=64, api_name="/visualize").result()
-        return None
+        target, side = visualize_request(index)
+        gallery, *_ = client.submit(targets=target, steps=16, size=side, api_name="/visualize").result()
+        got, named = image_shape(gallery[0]["image"]), gallery[0]["caption"].split(" · ")[0]
+        return None if (got, named) == ((side, side), target) else f"visualize {named} {got} for {target} {side}"
     gallery, *_ = client.submit(content=handle_file(photo), style=handle_file(style), size=128, steps=10,
                                 api_name="/style_transfer").result()
     got, want = image_shape(gallery[0]["image"]), expected_shape(size, 128)
@@ -101,7 +109,7 @@ def user(index, url, jobs, deadline, folder, style, results, lock):
         kind = KINDS[(index + j) % len(KINDS)]
         start = time.monotonic()
         try:
-            problem = one_job(client, kind, photo, size, style)
+            problem = one_job(client, kind, photo, size, style, index)
             outcome = "completed" if problem is None else "mixed up"
         except Exception as err:  # noqa: BLE001 - a load test counts every kind of failure
             text = str(err)

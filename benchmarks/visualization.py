@@ -1,11 +1,16 @@
-"""Channel visualization quality: the Lucid preset against naive gradient ascent, offline weights.
+"""Channel visualization quality: the Lucid preset against two plain baselines, offline weights.
 
-16 channels spread over block3_conv3, block4_conv3 and block5_conv3, 256 steps at 224 px. For each
+16 channels spread over block3_conv3, block4_conv3 and block5_conv3, 256 steps at 224 px (the app
+itself defaults to the lucid preset, 160 steps coarse to fine, at 160 px; this prints that). For each
 layer it prints how many results are flat (pixel std < 0.03, i.e. grey squares), the ratio of the
 optimized channel's mean (post-ReLU) activation to the highest mean activation that channel reaches
-on the example photos, and seconds. The naive reference is the original approach: Adam on raw
-pixels, maximizing the channel's post-ReLU mean, no transforms or regularizers. A contact sheet
-(naive row above Lucid row, per layer) goes to benchmarks/out/.
+on the example photos, and seconds. Two baselines: "naive" is the original approach, Adam on raw
+pixels maximizing the channel's post-ReLU mean at full size (its gradient is zero on a channel
+silent at the start, so those stay grey); "raw" is the app's own raw preset, Adam on pixels with
+no transforms but the pre-ReLU objective and the app's coarse-to-fine plan, so it isolates what
+the lucid preset's Fourier colour and transforms add. Both presets run in bfloat16 as the app does;
+the naive loop in float32. A contact sheet (naive, raw and Lucid rows,
+per layer) goes to benchmarks/out/.
 
 Run: python benchmarks/visualization.py [--steps 256] [--size 224]
 """
@@ -21,8 +26,9 @@ import tensorflow as tf
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from viz import images  # noqa: E402
 from viz.model import features, load_backbone, network, units  # noqa: E402
-from viz.visualize import visualize  # noqa: E402
+from viz.visualize import NOISE_STAGES, visualize  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
+from ui.visualization import STEPS as APP_STEPS  # noqa: E402
 
 configure_runtime()
 
@@ -64,6 +70,13 @@ def report(backbone, name, layer, pictures, channels, best_on_photos, seconds):
           f"{seconds:>9.1f}", flush=True)
 
 
+def app_preset(backbone, layer, channels, steps, size, preset):
+    """The app's own visualization of the channels under `preset`: its final images."""
+    targets = [f"{layer}:{c}" for c in channels]
+    *_, final = visualize(backbone, targets, steps=steps, size=size, preset=preset, every=steps)
+    return final.images
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", type=int, default=256)
@@ -71,7 +84,9 @@ def main():
     args = parser.parse_args()
     backbone = load_backbone("hed")
     photos = [images.fit_long_side(images.load_image(p), args.size) for p in sorted((ROOT / "examples").glob("*.jpg"))]
-    print(f"{len(photos)} example photos; {args.steps} steps at {args.size} px\n")
+    stages = ", ".join(f"{share:.0%} of the steps at size/{divisor:.3g}" for divisor, share in NOISE_STAGES)
+    print(f"{len(photos)} example photos; {args.steps} steps at {args.size} px (the app's default: preset lucid, "
+          f"{APP_STEPS} steps coarse to fine: {stages})\n")
     print(f"{'layer':<14}{'run':<7}{'flat':>10}{'min ratio':>9}{'median':>9}{'seconds':>9}")
     rows = []
     for layer, count in LAYERS.items():
@@ -80,14 +95,15 @@ def main():
         start = time.perf_counter()
         naive = naive_ascent(backbone, layer, channels, args.steps, args.size)
         report(backbone, "naive", layer, list(naive), channels, best, time.perf_counter() - start)
-        start = time.perf_counter()
-        targets = [f"{layer}:{c}" for c in channels]
-        *_, final = visualize(backbone, targets, steps=args.steps, size=args.size, every=args.steps)
-        report(backbone, "lucid", layer, final.images, channels, best, time.perf_counter() - start)
-        rows += [images.side_by_side(list(naive)), images.side_by_side(final.images)]
+        rows.append(images.side_by_side(list(naive)))
+        for preset in ("raw", "lucid"):
+            start = time.perf_counter()
+            pictures = app_preset(backbone, layer, channels, args.steps, args.size, preset)
+            report(backbone, preset, layer, pictures, channels, best, time.perf_counter() - start)
+            rows.append(images.side_by_side(pictures))
     OUT.mkdir(exist_ok=True)
     images.save_png(images.stack_rows(rows), str(OUT / "visualization.png"))
-    print(f"\ncontact sheet (per layer: naive row, then Lucid row): {OUT / 'visualization.png'}")
+    print(f"\ncontact sheet (per layer: naive row, raw row, then Lucid row): {OUT / 'visualization.png'}")
 
 
 if __name__ == "__main__":
