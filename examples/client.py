@@ -60,6 +60,13 @@ def main():
                                                        size=192, steps=40, api_name="/style_transfer"):
         print(f"style_transfer: {status}")
     save(files, out, "style")
+
+    for pictures, about in client.submit(unit="block4_conv3:42", image=handle_file(CAT), api_name="/unit"):
+        print(f"unit: {about}")
+    save(pictures, out, "unit")
+    print("atlas: the first page of block5_conv3 (computed on first use: about a minute and a half on 2 cores)")
+    tiles, status = client.predict(layer="block5_conv3", page=0, api_name="/atlas")
+    print(f"atlas: {status} · {len(save(tiles, out, 'atlas'))} tiles")
     print(f"saved in {out}/")
 
 

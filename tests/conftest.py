@@ -117,7 +117,18 @@ def serve(backbone):
     demo = app.launch(app.build_app(backbone), block=False, server_name="127.0.0.1",
                       server_port=free_port(), quiet=True)
     yield demo.local_url
+    wait_until_idle(demo)
     demo.close()
+
+
+def wait_until_idle(demo, timeout: float = 120.0) -> None:
+    """Let jobs a test started but did not wait for (a browser's streaming run) finish: TensorFlow
+    still computing in a server thread when the interpreter exits aborts the process."""
+    import time
+
+    end = time.monotonic() + timeout
+    while any(demo._queue.active_jobs) and time.monotonic() < end:
+        time.sleep(0.5)
 
 
 @pytest.fixture(scope="session")

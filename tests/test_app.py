@@ -94,6 +94,7 @@ def test_visualize_streams_channel_pictures(client):
     assert len(updates) >= 2
     gallery, status, files = updates[-1]
     assert status.startswith("**Step 32 / 32**")
+    assert "[block4_conv3:42](?unit=block4_conv3:42)" in status and "?unit=block2_conv2" not in status  # units link
     assert [g["caption"].split(" ·")[0] for g in gallery] == ["block4_conv3:42", "block2_conv2"]
     assert np.asarray(Image.open(gallery[0]["image"])).std() > 10 and len(files) == 2
 

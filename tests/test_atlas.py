@@ -86,18 +86,18 @@ def test_the_least_recently_used_pictures_go_first(tmp_path):
 
 def test_precomputing_resumes_without_recomputing_finished_tiles(backbone, cache, monkeypatch):
     def interrupt_after_the_first_batch(line):
-        if line.startswith("block1_conv1: 8 "):
+        if line.startswith(f"block1_conv1: {atlas.FIRST_BATCH} "):
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
         atlas.precompute(backbone, ["block1_conv1"], cache, interrupt_after_the_first_batch, QUICK)
     done = [c for c in range(64) if cache.get(atlas.tile_key(backbone, "block1_conv1", c, QUICK)) is not None]
-    assert done == list(range(8))
+    assert done == list(range(atlas.FIRST_BATCH))
     computed = []
     real = atlas.render
     monkeypatch.setattr(atlas, "render", lambda *a: computed.extend(a[2]) or real(*a))
     atlas.precompute(backbone, ["block1_conv1"], cache, lambda line: None, QUICK)
-    assert computed == list(range(8, 64))
+    assert computed == list(range(atlas.FIRST_BATCH, 64))
 
 
 def test_receptive_fields_of_vgg16():
@@ -181,12 +181,14 @@ def test_links_open_the_atlas_and_a_unit(backbone, app_url, page):
     page.locator("#atlas img").nth(2).click()  # a tile opens its unit page
     page.wait_for_function("document.querySelector('#unit-about').innerText.includes('block1_conv1:2')",
                            timeout=60_000)
+    wait_for_the_whole_unit_page(page)
     fill(backbone, "block1_conv2", [7], atlas.UNIT)
     fill(backbone, "block1_conv2", [7], atlas.TileSettings(atlas.UNIT.size, atlas.UNIT.steps, "lucid", 1))
     page.goto(app_url + "?unit=block1_conv2:7")
     page.wait_for_function("document.querySelector('#unit-about') && "
                            "document.querySelector('#unit-about').innerText.includes('?unit=block1_conv2:7')",
                            timeout=60_000)
+    wait_for_the_whole_unit_page(page)
 
 
 def test_clicking_an_activation_grid_opens_the_channels_unit_page(page, app_url):
@@ -204,3 +206,17 @@ def test_clicking_an_activation_grid_opens_the_channels_unit_page(page, app_url)
     page.wait_for_function("document.querySelector('#unit-about') && "
                            "document.querySelector('#unit-about').innerText.includes('block1_conv1:')", timeout=60_000)
     assert page.locator("#tab-microscope").is_visible()
+    wait_for_the_whole_unit_page(page)
+
+
+def wait_for_the_whole_unit_page(page):
+    """Two seeds, the caricature, the activation map and the top patches: the run has ended."""
+    page.wait_for_function("document.querySelectorAll('#unit-pictures img').length >= 10", timeout=120_000)
+    assert "caricature" in page.locator("#unit-pictures").inner_text()
+
+
+def test_batches_start_small_then_cover_everything_once():
+    items = list(range(30))
+    parts = list(atlas.batches(items))
+    assert [len(p) for p in parts] == [atlas.FIRST_BATCH] + [atlas.BATCH] * 3 + [30 - atlas.FIRST_BATCH - 3 * atlas.BATCH]
+    assert sum(parts, []) == items and list(atlas.batches([])) == []

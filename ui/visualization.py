@@ -39,7 +39,13 @@ def visualization_view(v: vis.Visualization) -> View:
     """One captioned picture per target, saved under the target's name."""
     gallery = [(im, caption(t, r, p)) for im, t, r, p in zip(v.images, v.targets, v.responses, v.probabilities)]
     pngs = {t.text.replace(":", "_").replace(" ", "_"): im for im, t in zip(v.images, v.targets)}
-    return View(v.step, v.steps, v.seconds, gallery, pngs=pngs)
+    return View(v.step, v.steps, v.seconds, gallery, pngs=pngs, note=unit_links(v.targets))
+
+
+def unit_links(targets: list[vis.Target]) -> str:
+    """Links that open each channel target's page in the Microscope (classes and layers have none)."""
+    links = [f"[{t.text}](?unit={t.text})" for t in targets if t.kind == "channel"]
+    return " · in the Microscope: " + ", ".join(links) if links else ""
 
 
 def caption(target: vis.Target, response: float, probability: float | None) -> str:
