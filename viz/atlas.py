@@ -33,7 +33,7 @@ from .visualize import visualize
 
 CODE_VERSION = "1"  # bump when a change to the visualization code changes its pictures
 # Measured on 2 cores (block5_conv3, 96 px, 128 steps): a batch of 8 tiles takes 10.5–11 s, a page of
-# 64 about 87 s; the first batch is half as large so that the first tiles show within ~6 s.
+# 64 about 87 s; the first batch is half as large, so the first tiles show after 6.6 s.
 PER_PAGE, BATCH, FIRST_BATCH = 64, 8, 4
 CACHE_ENV, CACHE_LIMIT_ENV, REPO_ENV = "VIZ_ATLAS_DIR", "VIZ_ATLAS_MAX_MB", "VIZ_ATLAS_REPO"
 DEFAULT_CACHE = Path.home() / ".cache" / "vgg16-atlas"
