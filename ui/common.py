@@ -9,6 +9,7 @@ import math
 import os
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Generator, Iterator
@@ -177,7 +178,9 @@ def save_files(pngs: dict[str, np.ndarray], frames: list[np.ndarray] = (), gif: 
     `fast` PNGs trade 10 % more bytes for 2.3× faster writing (images.save_png)."""
     os.makedirs(get_upload_folder(), exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="run-", dir=get_upload_folder()))
-    files = [images.save_png(im, str(folder / f"{name}.png"), fast) for name, im in pngs.items()]
+    with ThreadPoolExecutor(2) as pool:  # zlib lets go of the GIL: two PNGs at a time on 2 cores
+        files = list(pool.map(lambda item: images.save_png(item[1], str(folder / f"{item[0]}.png"), fast),
+                              pngs.items()))
     if gif and frames:
         files.append(images.save_animation(frames, str(folder / f"{gif}.gif")))
     return files

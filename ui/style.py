@@ -51,8 +51,16 @@ def style_view(s: st.Stylized, per_layer: bool) -> View:
     frame = images.side_by_side(s.images) if len(s.images) > 1 else s.images[0]
     pngs = {cap if per_layer else "stylized": im for im, cap in zip(s.images, s.captions)}
     return View(s.step, s.steps, s.seconds, list(zip(s.images, s.captions)), pngs=pngs, note=" · " + terms,
-                curve=[{"step": s.step, "log10 loss": log10_loss(v), "term": k} for k, v in s.losses.items()],
+                curve=curve_rows(s, per_layer),
                 frame=images.fit_long_side(frame, GIF_SIDE))
+
+
+def curve_rows(s: st.Stylized, per_layer: bool) -> list[dict]:
+    """The loss terms as curve points. A transfer's terms are one series per coarse-to-fine stage,
+    named by its size: a finer stage starts higher (the upsampled image lacks the fine texture its
+    Gram matrices now see), and a new series says so where a jump would look like the run failing."""
+    stage = "" if per_layer else f" · {s.captions[0]}"
+    return [{"step": s.step, "log10 loss": log10_loss(v), "term": k + stage} for k, v in s.losses.items()]
 
 
 def style_tab(backbone: Backbone) -> None:
