@@ -50,17 +50,15 @@ def style_view(s: st.Stylized, per_layer: bool) -> View:
     terms = " · ".join(f"{k} {v:.3g}" for k, v in s.losses.items())
     frame = images.side_by_side(s.images) if len(s.images) > 1 else s.images[0]
     pngs = {cap if per_layer else "stylized": im for im, cap in zip(s.images, s.captions)}
-    return View(s.step, s.steps, s.seconds, list(zip(s.images, s.captions)), pngs=pngs, note=" · " + terms,
-                curve=curve_rows(s, per_layer),
-                frame=images.fit_long_side(frame, GIF_SIDE))
+    size = "" if per_layer else f" · {s.captions[0]}"  # coarse to fine: the stage's size
+    return View(s.step, s.steps, s.seconds, list(zip(s.images, s.captions)), pngs=pngs, note=size + " · " + terms,
+                curve=curve_rows(s), frame=images.fit_long_side(frame, GIF_SIDE))
 
 
-def curve_rows(s: st.Stylized, per_layer: bool) -> list[dict]:
-    """The loss terms as curve points. A transfer's terms are one series per coarse-to-fine stage,
-    named by its size: a finer stage starts higher (the upsampled image lacks the fine texture its
-    Gram matrices now see), and a new series says so where a jump would look like the run failing."""
-    stage = "" if per_layer else f" · {s.captions[0]}"
-    return [{"step": s.step, "log10 loss": log10_loss(v), "term": k + stage} for k, v in s.losses.items()]
+def curve_rows(s: st.Stylized) -> list[dict]:
+    """The loss terms as curve points (one series per term: Gradio's plot keeps the series it first
+    saw, so a series per coarse-to-fine stage never showed; the status line names the stage's size)."""
+    return [{"step": s.step, "log10 loss": log10_loss(v), "term": k} for k, v in s.losses.items()]
 
 
 def style_tab(backbone: Backbone) -> None:
@@ -100,7 +98,7 @@ def style_tab(backbone: Backbone) -> None:
                 gallery = gr.Gallery(label="Result", columns=1, height=520, object_fit="contain", elem_id="stylized",
                                      format="png")
                 status = gr.Markdown(elem_id="style-status")
-                curve = gr.LinePlot(x="step", y="log10 loss", color="term", label="Loss terms (log10)", height=220)
+                curve = gr.LinePlot(x="step", y="log10 loss", color="term", label="Loss terms (log10)", height=280)
                 files = gr.File(label="Download: full-size result and the run as a GIF", file_count="multiple")
         wire_run(run, stop, functools.partial(run_style_transfer, backbone),
                  [content, style, style_strength, content_strength, smoothness, size, steps, start, keep_colors,
