@@ -34,4 +34,4 @@ def test_deploy_creates_a_gradio_space_and_uploads_the_app_only():
     assert upload == "upload_folder" and Path(upload_options["folder_path"]) == ROOT
     left_out = upload_options["ignore_patterns"]
     assert "tests/*" in left_out and ".venv/*" in left_out and "**/__pycache__/*" in left_out
-    assert not any(p.startswith(("app", "viz", "examples", "README", "requirements.txt")) for p in left_out)
+    assert not any(p.startswith(("app", "ui", "viz", "examples", "README", "requirements.txt")) for p in left_out)
