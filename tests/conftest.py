@@ -80,19 +80,16 @@ def classifier_backbone(imagenet_file):
 def scaled_backbone(backbone, factor: float):
     """The same VGG16 with block1_conv1's kernel and every bias times `factor`: every feature (and logit)
     is then exactly `factor` times the original's, ReLU and max pooling being positively homogeneous."""
-    from viz.model import Backbone
-
-    def scale(layer):
-        kernel, bias = layer.get_weights()
-        layer.set_weights([kernel * factor if layer.name == "block1_conv1" else kernel, bias * factor])
-
     import keras
+
+    from viz.model import Backbone
 
     conv = keras.models.clone_model(backbone.convolutional)
     conv.set_weights(backbone.convolutional.get_weights())
     for layer in conv.layers:
         if layer.get_weights():
-            scale(layer)
+            kernel, bias = layer.get_weights()
+            layer.set_weights([kernel * factor if layer.name == "block1_conv1" else kernel, bias * factor])
     return Backbone(conv, (), source=f"{backbone.source}×{factor:g}", note="scaled features")
 
 

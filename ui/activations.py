@@ -88,7 +88,8 @@ def activations_tab(backbone: Backbone) -> ChannelPicker:
                     gr.Markdown("*Class predictions and fc2 need the ImageNet classifier, which these "
                                 "weights do not have.*")
                 picker = gr.Image(label="Click a channel of the grid chosen above: its unit page opens in the "
-                                        "Microscope", interactive=False, format="png", height=360, elem_id="grid-picker")
+                                        "Microscope", interactive=False, format="png", height=360,
+                                  elem_id="grid-picker")
                 picked_layer = gr.State("")
         wire(run, functools.partial(run_activations, backbone), [image, layers, top, order, view, resolution],
              [grids, heat, top5, fc2], "activations", **FORWARD)
@@ -102,7 +103,8 @@ def activations_tab(backbone: Backbone) -> ChannelPicker:
 
 
 def run_attribution(backbone: Backbone, image: str, target: str = "", methods: list[str] | None = None,
-                    layer: str = attr.DEFAULT_LAYER, noise: float = 0.15, samples: int = attr.DEFAULT_SAMPLES, top: int = 3):
+                    layer: str = attr.DEFAULT_LAYER, noise: float = 0.15, samples: int = attr.DEFAULT_SAMPLES,
+                    top: int = 3):
     """Heat maps of where the evidence for the target lies, laid over the photo with a colour scale."""
     photo = images.load_image(image)
     results = attr.attribution(backbone, photo, target=target or None, methods=methods or list(attr.METHODS),

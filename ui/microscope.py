@@ -31,10 +31,15 @@ def run_atlas(backbone: Backbone, cache: atlas.TileCache, layer: str = "block5_c
 def run_unit(backbone: Backbone, cache: atlas.TileCache, unit: str, image: str | None = None):
     """A unit's page: where it fires, the examples' patches that excite it most, its pictures."""
     photo = images.load_image(image) if image else None
-    examples = {name.split("/")[-1]: images.load_image(str(ROOT / name)) for name in EXAMPLES}
-    for page in atlas.unit_page(backbone, unit, photo, examples, cache):
+    for page in atlas.unit_page(backbone, unit, photo, example_photos(), cache):
         figures = " · ".join(f"{k} {v:.2f}" for k, v in page.figures.items())
         yield page.pictures, f"**{page.unit}** · {figures} · link: `{page.link}`"
+
+
+@functools.lru_cache(maxsize=1)
+def example_photos() -> dict[str, np.ndarray]:
+    """The example photos by file name, decoded once: every unit page looks for its patches in them."""
+    return {name.split("/")[-1]: images.load_image(str(ROOT / name)) for name in EXAMPLES}
 
 
 def open_link(request: gr.Request):

@@ -50,9 +50,7 @@ def activations(
 def layer_grid(name: str, maps: np.ndarray, top: int, order: str, photo=None) -> tuple[np.ndarray, str]:
     """One layer's (H, W, C) maps as a captioned grid of its `top` channels."""
     h, w, channels = maps.shape
-    chosen = rank_channels(maps, order)[:top]
-    columns = int(np.ceil(np.sqrt(len(chosen))))
-    cell = cell_shape(h, w, columns)
+    chosen, columns, cell = grid_layout(maps, top, order)
     cells = images.normalize(resize_maps(maps[..., chosen], cell), axis=(1, 2))
     if photo is None:
         pictures = images.colorize(cells)
@@ -65,14 +63,19 @@ def layer_grid(name: str, maps: np.ndarray, top: int, order: str, photo=None) ->
     return images.tile(pictures, columns), caption
 
 
-def channel_at(backbone: Backbone, photo: np.ndarray, layer: str, top: int, order: str, x: int, y: int,
-               gap: int = 2) -> int | None:
-    """The channel drawn at pixel (x, y) of `layer`'s grid for this photo (as `layer_grid` lays it
-    out), or None between cells: how a click on a grid becomes a unit."""
-    maps = features(backbone, images.to_float(photo)[None], [layer])[layer][0]
+def grid_layout(maps: np.ndarray, top: int, order: str) -> tuple[np.ndarray, int, tuple[int, int]]:
+    """How a layer's grid is laid out: the channels shown in order, the columns, a cell's (h, w)."""
     chosen = rank_channels(maps, order)[:top]
     columns = int(np.ceil(np.sqrt(len(chosen))))
-    h, w = cell_shape(*maps.shape[:2], columns)
+    return chosen, columns, cell_shape(*maps.shape[:2], columns)
+
+
+def channel_at(backbone: Backbone, photo: np.ndarray, layer: str, top: int, order: str, x: int, y: int) -> int | None:
+    """The channel drawn at pixel (x, y) of `layer`'s grid for this photo (laid out as `layer_grid`
+    lays it out), or None between cells: how a click on a grid becomes a unit."""
+    maps = features(backbone, images.to_float(photo)[None], [layer])[layer][0]
+    chosen, columns, (h, w) = grid_layout(maps, top, order)
+    gap = images.GRID_GAP
     row, column = (y - gap) // (h + gap), (x - gap) // (w + gap)
     inside = 0 <= column < columns and (y - gap) % (h + gap) < h and (x - gap) % (w + gap) < w
     index = row * columns + column

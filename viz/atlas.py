@@ -17,7 +17,7 @@ import json
 import os
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
@@ -26,6 +26,7 @@ import numpy as np
 from PIL import Image
 
 from . import images
+from .activations import block_heatmap
 from .errors import InputError, check_range
 from .model import Backbone, conv_layers, features, units
 from .targets import parse_target
@@ -100,21 +101,27 @@ class TileCache:
         return picture
 
     def put(self, key: str, picture: np.ndarray) -> None:
-        path = self.path(key)
-        path.parent.mkdir(exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
-        images.save_png(picture, str(partial))
-        os.replace(partial, path)
+        self.put_all({key: picture})
+
+    def put_all(self, pictures: dict[str, np.ndarray]) -> None:
+        """Write pictures by key, then evict once (a scan of the whole cache per picture would make
+        filling a layer quadratic)."""
+        for key, picture in pictures.items():
+            path = self.path(key)
+            path.parent.mkdir(exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
+            images.save_png(picture, str(partial))
+            os.replace(partial, path)
         self.evict()
 
     def evict(self) -> None:
         """Delete the least recently used pictures until the cache fits its limit."""
-        files = sorted(self.folder.glob("*/*.png"), key=lambda p: p.stat().st_mtime)
-        total = sum(p.stat().st_size for p in files)
-        for path in files:
+        files = sorted(((p.stat(), p) for p in self.folder.glob("*/*.png")), key=lambda item: item[0].st_mtime)
+        total = sum(stat.st_size for stat, _ in files)
+        for stat, path in files:
             if total <= self.max_bytes:
                 return
-            total -= path.stat().st_size
+            total -= stat.st_size
             path.unlink(missing_ok=True)
 
 
@@ -156,14 +163,14 @@ def tiles(backbone: Backbone, layer: str, channels, cache: TileCache, settings: 
         mine, theirs = claim([keys[c] for c in batch])
         try:
             todo = [c for c in batch if keys[c] in mine]
-            if todo:
-                for c, picture in zip(todo, render(backbone, layer, todo, settings)):
-                    cache.put(keys[c], picture)
+            made = dict(zip(todo, render(backbone, layer, todo, settings))) if todo else {}
+            cache.put_all({keys[c]: picture for c, picture in made.items()})
         finally:
             release(mine)
         for event in theirs:
             event.wait(600)
-        known.update({c: p for c in batch if (p := cache.get(keys[c])) is not None})
+        known.update(made)
+        known.update({c: p for c in batch if c not in made and (p := cache.get(keys[c])) is not None})
         yield dict(known)
 
 
@@ -245,30 +252,28 @@ def unit_page(backbone: Backbone, unit: str, photo: np.ndarray | None, examples:
     photos = dict(examples, **({"your photo": photo} if new else {}))
     response, heat = activation_map(backbone, layer, channel, shown)
     top = top_patches(backbone, layer, channel, photos, patches)
-    pictures = [(heat, f"where {layer}:{channel} fires on the {'photo' if photo is not None else 'example'} "
-                       f"(mean {response:.2f})")]
-    pictures += [(crop, f"{name} · {value:.1f}") for crop, name, value in top]
+    found = [(heat, f"where {layer}:{channel} fires on the {'photo' if photo is not None else 'example'} "
+                    f"(mean {response:.2f})")]
+    found += [(crop, f"{name} · {value:.1f}") for crop, name, value in top]
     figures = {"mean on the photo": response, "strongest patch": top[0][2] if top else 0.0}
-    page = UnitPage(f"{layer}:{channel}", layer, channel, pictures, figures, f"?unit={layer}:{channel}")
-    yield page
+
+    def page(pictures):
+        return UnitPage(f"{layer}:{channel}", layer, channel, pictures, figures, f"?unit={layer}:{channel}")
+
+    yield page(found)
     large = []
     for seed in (0, 1):
-        settings = TileSettings(UNIT.size, UNIT.steps, UNIT.preset, seed)
-        *_, known = tiles(backbone, layer, [channel], cache, settings)
+        *_, known = tiles(backbone, layer, [channel], cache, replace(UNIT, seed=seed))
         large.append((known[channel], f"{layer}:{channel} · seed {seed}"))
-    page.pictures = large + page.pictures
-    yield page
+    yield page(large + found)
     *_, dream = visualize(backbone, f"{layer}:{channel}", steps=48, size=224, start=shown, octaves=2, every=48)
-    page.pictures = large + [(dream.images[0], "caricature: DeepDream of this unit from the photo")] + page.pictures[2:]
-    yield page
+    yield page(large + [(dream.images[0], "caricature: DeepDream of this unit from the photo")] + found)
 
 
 def activation_map(backbone: Backbone, layer: str, channel: int, photo: np.ndarray) -> tuple[float, np.ndarray]:
     """The channel's mean activation on the photo, and its map laid over the photo."""
-    values = features(backbone, images.to_float(photo)[None], [layer])[layer][0, ..., channel]
-    heat = np.asarray(Image.fromarray(values.astype(np.float32)).resize(
-        (photo.shape[1], photo.shape[0]), Image.Resampling.BILINEAR))
-    return float(values.mean()), images.heat_overlay(photo, images.normalize(np.maximum(heat, 0)))
+    maps = features(backbone, images.to_float(photo)[None], [layer])[layer][0, ..., channel:channel + 1]
+    return float(maps.mean()), block_heatmap(photo, maps)
 
 
 def receptive_field(backbone: Backbone, layer: str) -> tuple[int, int, float]:

@@ -21,6 +21,7 @@ MIN_SIDE = 8
 MAX_ASPECT = 10.0
 WHITE = (255, 255, 255)
 SEPARATOR = (40, 40, 40)
+GRID_GAP = 2  # px between and around the cells of a tiled grid
 
 
 def load_image(source) -> np.ndarray:
@@ -229,7 +230,7 @@ def with_colorbar(image: np.ndarray, height: int = 14) -> np.ndarray:
     return np.concatenate([image, np.asarray(strip)], axis=0)
 
 
-def tile(cells: np.ndarray, columns: int, gap: int = 2, color=SEPARATOR) -> np.ndarray:
+def tile(cells: np.ndarray, columns: int, gap: int = GRID_GAP, color=SEPARATOR) -> np.ndarray:
     """Lay (N, h, w, 3) uint8 cells out in a grid, `gap` px of `color` between and around them."""
     n, h, w, _ = cells.shape
     rows = -(-n // columns)

@@ -278,10 +278,11 @@ def file_backbone(path: str) -> Backbone:
 def check_head_shapes(f: h5py.File, name: str) -> None:
     """A WeightsError in one sentence when a file's classifier cannot sit on VGG16's 7×7×512 features."""
     for layer, expected in HEAD_KERNELS.items():
-        if layer not in f or not f[layer].attrs.get("weight_names", ()).__len__():
+        names = f[layer].attrs.get("weight_names", ()) if layer in f else ()
+        if len(names) == 0:
             continue
-        kernel_name = f[layer].attrs["weight_names"][0]
-        shape = tuple(f[layer][kernel_name.decode() if isinstance(kernel_name, bytes) else kernel_name].shape)
+        kernel = names[0].decode() if isinstance(names[0], bytes) else names[0]
+        shape = tuple(f[layer][kernel].shape)
         if shape != expected:
             raise WeightsError(f"{name} has a classifier of another shape: its {layer} is "
                                f"{'×'.join(map(str, shape))}, VGG16's is {'×'.join(map(str, expected))}.")

@@ -56,9 +56,10 @@ def optimize(
     """Minimize `objective` over `param` = (variables, to_image); `net` maps [0, 1] images to features.
 
     Yields a Snapshot after the first step (so the page shows something at once), every `every`
-    steps, or sooner once `max_wait` seconds have passed since the last one (so a Stop, which acts between yields, is prompt), and after the last step (which
-    comes early if the optimizer converges, or once the loss fell by less than `tolerance` of itself
-    over the last CONVERGENCE_WINDOW steps). Seeded: the same inputs and seed give the same images.
+    steps, or sooner once `max_wait` seconds have passed since the last one (so a Stop, which acts
+    between yields, is prompt), and after the last step (which comes early if the optimizer
+    converges, or once the loss fell by less than `tolerance` of itself over the last
+    CONVERGENCE_WINDOW steps). Seeded: the same inputs and seed give the same images.
     """
     variables, to_image = param
     rng = tf.random.Generator.from_seed(seed)

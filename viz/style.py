@@ -4,8 +4,9 @@ The terms follow the TensorFlow style-transfer tutorial so results compare: Gram
 style = mean over style layers of the mean squared Gram difference; content = mean over content
 layers of the mean squared feature difference; total = style_weight·style + content_weight·content
 + tv_weight·Σ|neighbour differences|, on [0, 1] images. The app's default divides each term by its
-target's energy (TV per pixel), so one set of weights holds for any VGG16 weights (`Weights`). The fast path runs coarse to fine (30 %
-of the steps at 1/4 size, 10 % at 1/2) with L-BFGS on a slightly smoothed TV, the network in bfloat16.
+target's energy (TV per pixel), so one set of weights holds for any VGG16 weights (`Weights`). The
+fast path runs coarse to fine (30 % of the steps at 1/4 size, 10 % at 1/2) with L-BFGS on a slightly
+smoothed TV, the network in bfloat16.
 """
 
 from __future__ import annotations
@@ -106,7 +107,8 @@ def style_loss(targets: dict[str, np.ndarray], normalized: bool = False, name: s
     return objectives.objective(name, fn, list(goals))
 
 
-def content_loss(targets: dict[str, np.ndarray], normalized: bool = False, name: str = "content") -> objectives.Objective:
+def content_loss(targets: dict[str, np.ndarray], normalized: bool = False,
+                 name: str = "content") -> objectives.Objective:
     """Mean over layers of the mean squared feature difference to the content image's features;
     `normalized` divides each layer's by the content features' mean square."""
     goals = {layer: tf.constant(f, tf.float32) for layer, f in targets.items()}
