@@ -16,7 +16,7 @@ def png(path) -> np.ndarray:
     """A returned picture, which must come back losslessly."""
     with Image.open(path) as im:
         assert im.format == "PNG"
-        return np.asarray(im)
+        return np.asarray(im.convert("RGB"))
 
 
 def test_model_info_says_classifier(classifier_client):

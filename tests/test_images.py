@@ -109,6 +109,26 @@ def test_colorize_is_perceptual_and_monotonic_in_brightness():
     assert (np.diff(luminance) > 0).all()
 
 
+@pytest.mark.parametrize("colours", [2, 256, 257])
+def test_save_png_is_exact_and_uses_a_palette_up_to_256_colours(tmp_path, colours):
+    rng = np.random.default_rng(colours)
+    table = rng.permutation(np.arange(1 << 24))[:colours]  # distinct colours in no particular order
+    rgb = np.stack([table >> 16, (table >> 8) & 255, table & 255], -1).astype(np.uint8)
+    image = rgb[rng.integers(0, colours, (40, 50))]
+    for fast in (False, True):
+        path = images.save_png(image, str(tmp_path / f"{colours}-{fast}.png"), fast=fast)
+        with Image.open(path) as written:
+            assert written.mode == ("P" if colours <= 256 else "RGB")
+            assert (np.asarray(written.convert("RGB")) == image).all()
+
+
+def test_a_grid_of_255_levels_and_its_separator_fits_a_palette():
+    cells = images.colorize(np.linspace(0, 1, 4 * 8 * 8).reshape(4, 8, 8), levels=255)
+    grid = images.tile(cells, columns=2)
+    assert len(np.unique(grid.reshape(-1, 3), axis=0)) == 256
+    assert Image.fromarray(grid).getcolors(256) is not None
+
+
 def test_animation_round_trip(tmp_path):
     frames = [np.full((16, 16, 3), v, np.uint8) for v in (0, 128, 255)]
     for suffix in ("gif", "webp"):

@@ -178,17 +178,18 @@ def grey(image: np.ndarray) -> np.ndarray:
 
 
 @lru_cache(maxsize=4)
-def colormap_table(name: str = "inferno") -> np.ndarray:
-    """A perceptual colormap as a (256, 3) uint8 lookup table."""
+def colormap_table(name: str = "inferno", levels: int = 256) -> np.ndarray:
+    """A perceptual colormap as a (levels, 3) uint8 lookup table."""
     from matplotlib import colormaps
 
-    return (colormaps[name](np.linspace(0.0, 1.0, 256))[:, :3] * 255 + 0.5).astype(np.uint8)
+    return (colormaps[name](np.linspace(0.0, 1.0, levels))[:, :3] * 255 + 0.5).astype(np.uint8)
 
 
-def colorize(values: np.ndarray, name: str = "inferno") -> np.ndarray:
-    """Values in [0, 1] (any shape) as RGB uint8 through a perceptual colormap."""
-    index = (np.clip(values, 0.0, 1.0) * 255 + 0.5).astype(np.uint8)
-    return colormap_table(name)[index]
+def colorize(values: np.ndarray, name: str = "inferno", levels: int = 256) -> np.ndarray:
+    """Values in [0, 1] (any shape) as RGB uint8 through a perceptual colormap of `levels` colours
+    (255 leaves room for a grid's separator in a 256-colour palette PNG, see save_png)."""
+    index = (np.clip(values, 0.0, 1.0) * (levels - 1) + 0.5).astype(np.uint8)
+    return colormap_table(name, levels)[index]
 
 
 def normalize_robust(heat: np.ndarray, percentile: float = 99.5) -> np.ndarray:
@@ -267,9 +268,34 @@ def fit_height(image: np.ndarray, height: int) -> np.ndarray:
 
 def save_png(image: np.ndarray, path: str, fast: bool = False) -> str:
     """Write a uint8 image as PNG and return the path; `fast` compresses less (zlib level 1: 2.3× as
-    fast as Pillow's default for 10 % more bytes, measured on the 13 activation grids)."""
-    Image.fromarray(image).save(path, format="PNG", compress_level=1 if fast else 6)
+    fast as Pillow's default for 10 % more bytes, measured on the 13 activation grids).
+
+    An image of at most 256 colours (a colormapped grid) is written with a palette, exactly: the 13
+    activation grids take 1.8 instead of 4.4 MB, and 0.06 instead of 0.09 s to write.
+    """
+    picture = Image.fromarray(image)
+    (with_palette(image, picture) or picture).save(path, format="PNG", compress_level=1 if fast else 6)
     return path
+
+
+def with_palette(image: np.ndarray, picture: Image.Image) -> Image.Image | None:
+    """An RGB uint8 image of at most 256 colours as the same pixels in palette mode; None if it has more.
+
+    Exact, unlike Pillow's quantize to a given palette (which matches colours approximately)."""
+    colours = picture.getcolors(256) if image.ndim == 3 and image.shape[-1] == 3 else None
+    if colours is None:
+        return None
+    palette = np.array(sorted(colour for _, colour in colours), np.uint8)
+    index = np.searchsorted(packed_rgb(palette), packed_rgb(image)).astype(np.uint8)
+    paletted = Image.frombytes("P", picture.size, index.tobytes())
+    paletted.putpalette(palette.tobytes())
+    return paletted
+
+
+def packed_rgb(image: np.ndarray) -> np.ndarray:
+    """Each RGB colour as one int32 (0xRRGGBB), ordered as the colours sort."""
+    rgb = image.astype(np.int32)
+    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
 
 
 def save_animation(frames: list[np.ndarray], path: str, seconds: float = 4.0) -> str:
