@@ -1,6 +1,6 @@
 """Feature inversion: the original project's loop against this project's engine, side by side.
 
-Same photo at 224 px, offline (HED) weights, one process. The two loops differ in FIVE ways, so
+Same photo at 224 px, offline (HED) weights, one process. The two loops differ in SIX ways, so
 the speed ratio is of the whole recipe, not of one change:
 
   reference (the original loop)          engine (`viz.reconstruct` at its defaults)
@@ -9,6 +9,7 @@ the speed ratio is of the whole recipe, not of one change:
   plain feature MSE, no prior            normalized feature error + total-variation prior
   300 steps, always                      up to 200 steps, stops once the loss is flat (<1 % over 20)
   the whole conv network, run eagerly    a network cut at the layer, in a tf.function
+  float32                                bfloat16 from block3 on (float32 at block1-2)
 
 (Eager, as the original did: compiled, TensorFlow would prune the layers the loss ignores.) The
 engine's time includes cutting the network, its target features and tracing; the reference's does
@@ -119,7 +120,7 @@ def main():
           f"{psnr(grey, photo):.1f} dB and edge r {edge_correlation(grey, photo):.2f} against it")
     print(f"reference: Adam 1e-2, noise start, feature MSE, no prior, {args.ref_steps} steps, whole network eager; "
           f"engine: L-BFGS, grey start, TV prior, ≤ {args.steps} steps with convergence stop, network cut at "
-          f"the layer, compiled\n")
+          f"the layer, compiled, bfloat16 from block3\n")
     print(f"{'layer':<14}{'':>3}{'ref PSNR':>9}{'ref err':>9}{'ref s':>8}  |{'PSNR':>7}{'err':>8}{'s':>7}"
           f"  |{'speed ×':>8}")
     sheet, rows = [photo], []
