@@ -27,7 +27,7 @@ from viz.runtime import configure_runtime  # noqa: E402
 configure_runtime()
 
 ROOT = Path(__file__).resolve().parent.parent
-TAB_TARGETS = "block4_conv3:42, block5_conv3:7, block3_conv3:12"  # as the Visualization tab starts
+TAB_TARGETS = "block4_conv3:42, block4_conv3:97, block5_conv3:7"  # the Visualization tab's, offline
 BLOCK4_CHANNELS = [f"block4_conv3:{c}" for c in (12, 42, 97, 150, 211, 300, 377, 480)]
 
 

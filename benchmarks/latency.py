@@ -5,7 +5,7 @@ Photos are held out from the repository's examples (matplotlib's sample photo an
 nothing is tuned on them. Where an older default can still be asked for through the API (more
 steps), it runs in the same process right after ours and the ratio is printed beside it.
 
-Run: python benchmarks/latency.py [--weights hed] [--only visualize]
+Run: python benchmarks/latency.py [--weights hed] [--only visualize] [--browser]
 """
 
 import argparse
@@ -75,6 +75,31 @@ def timed(client, endpoint: str, args: list) -> dict:
     return {"first": first or total, "total": total, "result": last}
 
 
+def in_browser(url: str, photo: str, repeats: int = 3) -> list[float]:
+    """Seconds from a click on "Show activations" to every grid drawn, in headless Chromium: what a
+    visitor of the page waits for. (gradio_client fetches each returned file over a new connection,
+    about 20 ms apiece, which a browser does not pay.)"""
+    from playwright.sync_api import sync_playwright
+
+    drawn = """old => { const shown = [...document.querySelectorAll('#activation-grids img')];
+        return shown.length >= 13 && shown.every(i => i.complete && i.naturalWidth > 0 && !old.includes(i.src)); }"""
+    seconds = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox", "--disable-gpu"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(url)
+        page.locator("#activations-image input[type=file]").set_input_files(photo)
+        page.locator("#activations-image img").wait_for()
+        for _ in range(repeats + 1):  # the first click warms the server's models
+            old = page.eval_on_selector_all("#activation-grids img", "shown => shown.map(i => i.src)")
+            start = time.perf_counter()
+            page.locator("#tab-activations").get_by_role("button", name="Show activations").click()
+            page.wait_for_function(drawn, arg=old, polling=10, timeout=30_000)
+            seconds.append(time.perf_counter() - start)
+        browser.close()
+    return seconds[1:]
+
+
 def has_image(update) -> bool:
     gallery = update[0] if isinstance(update, (list, tuple)) else update
     return bool(gallery)
@@ -93,6 +118,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--weights", default="hed")
     parser.add_argument("--only", default=None, help="endpoint name part, e.g. visualize")
+    parser.add_argument("--browser", action="store_true", help="also time /activations in headless Chromium")
     args = parser.parse_args()
     from gradio_client import Client
 
@@ -119,6 +145,10 @@ def main():
                 line += f"   {before['total']:6.1f}s, {before['total'] / ours['total']:.1f}×"
             print(line, flush=True)
             print(f"    {quality(ours['result'])[:220]}", flush=True)
+            if endpoint == "/activations" and args.browser:
+                times = in_browser(url, photo)
+                print(f"{'activations in Chromium, click to drawn':42} {min(times):6.2f}s {max(times):6.2f}s"
+                      "   (fastest, slowest of 3)", flush=True)
     finally:
         server.terminate()
         server.wait(30)
