@@ -16,16 +16,16 @@ Run: python benchmarks/style_transfer.py [--content examples/astronaut.jpg] [--s
 import argparse
 import sys
 import time
-from functools import partial
 from pathlib import Path
 
 import tensorflow as tf
+
+from flops import evaluation, flops as evaluation_flops, seconds_per_call
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from viz import images  # noqa: E402
 from viz.model import network  # noqa: E402
 from viz.model import load_backbone  # noqa: E402
-from viz.optimize import loss_and_gradients  # noqa: E402
 from viz.param import pixels  # noqa: E402
 from viz.style import (CONTENT_LAYERS, STYLE_LAYERS, TUTORIAL_WEIGHTS, TV_SMOOTH, style_transfer,  # noqa: E402
                        transfer_objective)
@@ -60,39 +60,6 @@ def reference_loop(objective, net, content01, steps=300):
         step()
     seconds = time.perf_counter() - start + compile_seconds
     return image.numpy()[0], seconds, (seconds - compile_seconds) / (steps - 1)
-
-
-def step_flops(objective, net, shape):
-    """FLOPs of one evaluation of the loss and its gradient for the image, from TensorFlow's profiler,
-    on the graph cut to what that gradient needs (the filters' gradients are built, then pruned)."""
-    @tf.function(input_signature=[tf.TensorSpec((1,) + shape + (3,), tf.float32)])
-    def step(x):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            loss = tf.add_n([tf.reduce_sum(v) for v in objective(net(x), x).values()])
-        return tape.gradient(loss, x)
-
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-    from tensorflow.python.profiler import model_analyzer, option_builder
-    frozen = convert_variables_to_constants_v2(step.get_concrete_function())  # weights as constants: shapes known
-    needed = tf.compat.v1.graph_util.extract_sub_graph(frozen.graph.as_graph_def(), [t.op.name for t in frozen.outputs])
-    with tf.Graph().as_default() as graph:
-        tf.import_graph_def(needed, name="")
-        options = option_builder.ProfileOptionBuilder(option_builder.ProfileOptionBuilder.float_operation())
-        stats = model_analyzer.profile(graph, options=options.with_empty_output().build())
-    return stats.total_float_ops
-
-
-def seconds_per_evaluation(objective, net, image01, repeats=5):
-    """Seconds for one compiled evaluation of the loss and its gradient, as the fast path runs it."""
-    variables, to_image = pixels((1,) + image01.shape[:2], init=image01[None])
-    evaluate = tf.function(partial(loss_and_gradients, objective, to_image, net, variables, None, None),
-                           autograph=False)
-    evaluate()  # trace and compile
-    start = time.perf_counter()
-    for _ in range(repeats):
-        evaluate()
-    return (time.perf_counter() - start) / repeats
 
 
 def main():
@@ -132,10 +99,11 @@ def main():
               f"{reached[1]} of coarse-to-fine L-BFGS, smoothed TV, bfloat16) → {ref_seconds / reached[0]:.1f}× faster")
     else:
         print(f"ours: did not reach L300 within its steps (final {final:.4g})")
-    flops = step_flops(objective, net, content.shape[:2])
+    flops = evaluation_flops(objective, pixels((1,) + content.shape[:2], init=content01[None]), net, {})
     fast = transfer_objective(backbone, content01, style01, STYLE_LAYERS, CONTENT_LAYERS, TUTORIAL_WEIGHTS,
                               TV_SMOOTH, bfloat16=True)
-    ours_step = seconds_per_evaluation(fast, network(backbone, fast.layers, bfloat16=True), content01)
+    fast_net = network(backbone, fast.layers, bfloat16=True)
+    ours_step = seconds_per_call(evaluation(fast, pixels((1,) + content.shape[:2], init=content01[None]), fast_net, {}))
     print(f"one full-size evaluation (loss and gradient): {flops / 1e9:.1f} GFLOP; reference {ref_step:.3f} s "
           f"per step = {flops / ref_step / 1e9:.0f} GFLOP/s (float32); ours {ours_step:.3f} s = "
           f"{flops / ours_step / 1e9:.0f} GFLOP/s (bfloat16)")
