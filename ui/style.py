@@ -77,7 +77,7 @@ def style_tab(backbone: Backbone) -> None:
                 style_strength = Slider(-4, 4, value=math.log10(st.DEFAULT_WEIGHTS.style), step=0.25,
                                         label="Style strength (log10 of the weight)")
                 steps = Slider(10, st.MAX_STEPS, value=STEPS, step=10, label="Steps",
-                               info=f"{STEPS} steps at 384 px: about 19 s on 2 CPU cores; Stop keeps the latest image.")
+                               info=f"{STEPS} steps at 384 px: about 15 s on 2 CPU cores; Stop keeps the latest image.")
                 size = Slider(128, st.MAX_SIDE, value=384, step=32, label="Output size (long side, px)")
                 with gr.Accordion("More settings", open=False):
                     content_strength = Slider(-4, 4, value=math.log10(st.DEFAULT_WEIGHTS.content), step=0.25,
