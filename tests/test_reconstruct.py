@@ -16,6 +16,21 @@ def test_error_falls_and_psnr_rises(backbone, photo):
     assert last.images[0].shape == last.target.shape == (43, 64, 3)
 
 
+def test_deep_layers_in_bfloat16_match_features_as_well_as_float32(backbone, photo, monkeypatch):
+    """block3 on computes in bfloat16 for speed: judged by the float32 network, it must invert as well."""
+    from viz.model import network
+
+    def float32_error(blocks):
+        monkeypatch.setattr(R, "FLOAT32_BLOCKS", blocks)
+        *_, last = R.reconstruct(backbone, photo, ["block3_conv3"], steps=40, size=64, every=40)
+        net = network(backbone, ["block3_conv3"])
+        goal, got = (np.asarray(net(x[None] / 255.0)["block3_conv3"]) for x in (last.target, last.images[0]))
+        return np.linalg.norm(got - goal) / np.linalg.norm(goal)
+
+    half, full = float32_error(R.FLOAT32_BLOCKS), float32_error(R.FLOAT32_BLOCKS + ("block3",))
+    assert half < 0.4 and abs(half - full) < 0.05 * full, (half, full)  # measured 0.182, 0.180
+
+
 def test_it_starts_from_grey_not_from_the_photo(backbone, photo):
     first = next(R.reconstruct(backbone, photo, ["block1_conv2"], steps=1, size=64, every=1))
     assert first.images[0].std() < 12  # flat grey plus a whisper of noise
