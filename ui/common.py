@@ -9,7 +9,6 @@ import math
 import os
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Generator, Iterator
@@ -22,7 +21,7 @@ from gradio.utils import get_upload_folder
 from viz import images
 from viz.errors import InputError
 from viz.model import Backbone, conv_layers, imagenet_labels
-from viz.runtime import release_memory
+from viz.runtime import release_memory, two_at_a_time
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository, where examples/ lies
 EXAMPLES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples").glob("*.jpg"))
@@ -178,9 +177,7 @@ def save_files(pngs: dict[str, np.ndarray], frames: list[np.ndarray] = (), gif: 
     `fast` PNGs trade 10 % more bytes for 2.3× faster writing (images.save_png)."""
     os.makedirs(get_upload_folder(), exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="run-", dir=get_upload_folder()))
-    with ThreadPoolExecutor(2) as pool:  # zlib lets go of the GIL: two PNGs at a time on 2 cores
-        files = list(pool.map(lambda item: images.save_png(item[1], str(folder / f"{item[0]}.png"), fast),
-                              pngs.items()))
+    files = two_at_a_time(lambda item: images.save_png(item[1], str(folder / f"{item[0]}.png"), fast), pngs.items())
     if gif and frames:
         files.append(images.save_animation(frames, str(folder / f"{gif}.gif")))
     return files

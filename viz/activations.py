@@ -10,6 +10,7 @@ import tensorflow as tf
 from . import images
 from .errors import InputError
 from .model import Backbone, features, imagenet_labels
+from .runtime import two_at_a_time
 
 ORDERS = ("mean activation", "channel index")
 VIEWS = ("feature maps", "overlay on image")
@@ -40,8 +41,8 @@ def activations(
     """Feature maps of `layers` (default: every conv layer) for a uint8 RGB photo, one grid each."""
     layers = list(layers or [n for n in backbone.layer_names if "_conv" in n])
     maps = features(backbone, images.to_float(photo)[None], layers + [HEAT_LAYER])
-    grids = [layer_grid(name, maps[name][0], top, order, photo if view == VIEWS[1] else None)
-             for name in layers]
+    overlay = photo if view == VIEWS[1] else None
+    grids = two_at_a_time(lambda name: layer_grid(name, maps[name][0], top, order, overlay), layers)
     heat = block_heatmap(photo, maps[HEAT_LAYER][0])
     top5, fc2 = classify(backbone, photo) if backbone.has_classifier else (None, None)
     return Activations(grids, heat, top5, fc2)
