@@ -93,4 +93,8 @@ def test_style_transfer_streams_and_stops(page, tmp_path):
     panel.get_by_role("button", name="Stylize").click()
     wait_for_images(page, "stylized", 1)
     stop_and_check_it_stopped(page, "tab-style", "style-status")
+    curve = page.locator("#style-curve")
+    assert "coarse to fine" in curve.inner_text()  # the caption says why the curve jumps at a stage
+    label, box = curve.locator("svg text", has_text="content").first.bounding_box(), curve.bounding_box()
+    assert label["y"] + label["height"] <= box["y"] + box["height"]  # the legend is inside, not clipped
     page.screenshot(path=str(tmp_path / "style.png"), full_page=True)

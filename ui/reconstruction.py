@@ -75,7 +75,7 @@ def reconstruction_tab(backbone: Backbone) -> None:
                 gallery = gr.Gallery(label="Input and reconstructions", columns=3, height=420,
                                      object_fit="contain", elem_id="reconstructions", format="png")
                 status = gr.Markdown(elem_id="reconstruction-status")
-                curve = gr.LinePlot(x="step", y="log10 loss", color="layer", label="Loss (log10)", height=240)
+                curve = gr.LinePlot(x="step", y="log10 loss", color="layer", label="Loss (log10)")
                 files = gr.File(label="Download: full-size results and the run as a GIF", file_count="multiple")
         wire_run(run, stop, functools.partial(run_reconstruct, backbone),
                  [image, layer, steps, layer_set, size, smoothness, alpha, optimizer, lr, seed, stretch],

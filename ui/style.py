@@ -23,6 +23,9 @@ GIF_SIDE = 384  # px: the GIF of a run stays light whatever the output size
 # 200 steps 36 s, little more to see (2026-11-29, through the API on a held-out photo: 100 steps
 # 15.4 s, 200 steps 29.5 s). With the tutorial's weights its loop's 300-step loss comes at step ~146.
 STEPS = 100
+TERM_COLOURS = {"style": "#7c3aed", "content": "#0ea5e9", "tv": "#f97316"}
+CURVE_CAPTION = ("Style transfer runs coarse to fine: ¼ size, then ½, then full size. Where a finer stage begins, "
+                 "style and content jump up: its upsampled image lacks the fine detail the network now sees.")
 
 
 def run_style_transfer(backbone: Backbone, content: str, style: str,
@@ -99,7 +102,8 @@ def style_tab(backbone: Backbone) -> None:
                 gallery = gr.Gallery(label="Result", columns=1, height=520, object_fit="contain", elem_id="stylized",
                                      format="png")
                 status = gr.Markdown(elem_id="style-status")
-                curve = gr.LinePlot(x="step", y="log10 loss", color="term", label="Loss terms (log10)", height=280)
+                curve = gr.LinePlot(x="step", y="log10 loss", color="term", label="Loss terms (log10)",
+                                    color_map=TERM_COLOURS, caption=CURVE_CAPTION, elem_id="style-curve")
                 files = gr.File(label="Download: full-size result and the run as a GIF", file_count="multiple")
         wire_run(run, stop, functools.partial(run_style_transfer, backbone),
                  [content, style, style_strength, content_strength, smoothness, size, steps, start, keep_colors,
