@@ -18,7 +18,11 @@ from pathlib import Path
 
 import tensorflow as tf
 
+from latency import BLOCK4_CHANNELS
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from ui import style as style_tab  # noqa: E402
+from ui import visualization as visualization_tab  # noqa: E402
 from viz import images, reconstruct, style, visualize  # noqa: E402
 from viz.model import load_backbone  # noqa: E402
 from viz.optimize import loss_and_gradients  # noqa: E402
@@ -27,8 +31,6 @@ from viz.runtime import configure_runtime  # noqa: E402
 configure_runtime()
 
 ROOT = Path(__file__).resolve().parent.parent
-TAB_TARGETS = "block4_conv3:42, block4_conv3:97, block5_conv3:7"  # the Visualization tab's, offline
-BLOCK4_CHANNELS = [f"block4_conv3:{c}" for c in (12, 42, 97, 150, 211, 300, 377, 480)]
 
 
 def matmul_peak(dtype, n: int = 2048, repeats: int = 10) -> float:
@@ -74,13 +76,13 @@ def last_stage(module, run, full_side: int):
     return recorder.calls[-1], per_step
 
 
-def evaluation(objective, param, net, kwargs):
-    """The compiled loss-and-gradient evaluation the loop runs."""
+def evaluation(objective, param, net, kwargs, rng=None):
+    """The compiled loss-and-gradient evaluation the loop runs (its transforms drawing from `rng`,
+    by default a seeded generator as in the run)."""
     variables, to_image = param
-    rng = tf.random.Generator.from_seed(0)
-    evaluate = tf.function(partial(loss_and_gradients, objective, to_image, net, variables,
-                                   kwargs.get("transform"), rng), autograph=False)
-    return evaluate
+    rng = tf.random.Generator.from_seed(0) if rng is None else rng
+    return tf.function(partial(loss_and_gradients, objective, to_image, net, variables, kwargs.get("transform"), rng),
+                       autograph=False)
 
 
 def seconds_per_call(fn, repeats: int = 5) -> float:
@@ -106,10 +108,8 @@ def flops(objective, param, net, kwargs) -> float:
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
     from tensorflow.python.profiler import model_analyzer, option_builder
 
-    variables, to_image = param
-    fn = tf.function(partial(loss_and_gradients, objective, to_image, net, variables, kwargs.get("transform"),
-                             FixedDraws()), autograph=False)
-    frozen = convert_variables_to_constants_v2(fn.get_concrete_function())
+    evaluate = evaluation(objective, param, net, kwargs, FixedDraws())
+    frozen = convert_variables_to_constants_v2(evaluate.get_concrete_function())
     wanted = [t.op.name for t in frozen.outputs]
     needed = tf.compat.v1.graph_util.extract_sub_graph(frozen.graph.as_graph_def(), wanted)
     with tf.Graph().as_default() as graph:
@@ -126,11 +126,13 @@ def cases(backbone):
         ("reconstruct block3_conv3, 224 px, L-BFGS", reconstruct,
          lambda: reconstruct.reconstruct(backbone, photo, ["block3_conv3"], steps=30), 224),
         ("visualize the tab's 3 targets, 160 px, Adam", visualize,
-         lambda: visualize.visualize(backbone, TAB_TARGETS, steps=160, size=160, every=1), 160),
+         lambda: visualize.visualize(backbone, visualization_tab.default_targets(backbone),
+                                     steps=visualization_tab.STEPS, size=160, every=1), 160),
         ("visualize 8 channels of block4_conv3, 160 px", visualize,
-         lambda: visualize.visualize(backbone, BLOCK4_CHANNELS, steps=160, size=160, every=1), 160),
+         lambda: visualize.visualize(backbone, BLOCK4_CHANNELS, steps=visualization_tab.STEPS, size=160, every=1),
+         160),
         ("style transfer, 384 px, L-BFGS, bfloat16", style,
-         lambda: style.style_transfer(backbone, photo, style_image, steps=100, every=1), 384),
+         lambda: style.style_transfer(backbone, photo, style_image, steps=style_tab.STEPS, every=1), 384),
     ]
 
 

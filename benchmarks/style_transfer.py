@@ -99,11 +99,11 @@ def main():
               f"{reached[1]} of coarse-to-fine L-BFGS, smoothed TV, bfloat16) → {ref_seconds / reached[0]:.1f}× faster")
     else:
         print(f"ours: did not reach L300 within its steps (final {final:.4g})")
-    flops = evaluation_flops(objective, pixels((1,) + content.shape[:2], init=content01[None]), net, {})
+    image = pixels((1,) + content.shape[:2], init=content01[None])
+    flops = evaluation_flops(objective, image, net, {})
     fast = transfer_objective(backbone, content01, style01, STYLE_LAYERS, CONTENT_LAYERS, TUTORIAL_WEIGHTS,
                               TV_SMOOTH, bfloat16=True)
-    fast_net = network(backbone, fast.layers, bfloat16=True)
-    ours_step = seconds_per_call(evaluation(fast, pixels((1,) + content.shape[:2], init=content01[None]), fast_net, {}))
+    ours_step = seconds_per_call(evaluation(fast, image, network(backbone, fast.layers, bfloat16=True), {}))
     print(f"one full-size evaluation (loss and gradient): {flops / 1e9:.1f} GFLOP; reference {ref_step:.3f} s "
           f"per step = {flops / ref_step / 1e9:.0f} GFLOP/s (float32); ours {ours_step:.3f} s = "
           f"{flops / ours_step / 1e9:.0f} GFLOP/s (bfloat16)")

@@ -54,9 +54,14 @@ def caption(target: vis.Target, response: float, probability: float | None) -> s
     return text + (f" · p = {probability:.2f} under jitter" if probability is not None else "")
 
 
+def default_targets(backbone: Backbone) -> list[str]:
+    """What the tab visualizes when first opened: two classes with the classifier, else three channels."""
+    return ["goldfish", "tabby"] if backbone.has_classifier else CHANNEL_EXAMPLES[1:4]
+
+
 def visualization_tab(backbone: Backbone) -> None:
     """The tab's widgets, wired to /visualize; the knobs follow the preset and vice versa."""
-    defaults = ["goldfish", "tabby"] if backbone.has_classifier else CHANNEL_EXAMPLES[1:4]
+    defaults = default_targets(backbone)
     lucid = vis.PRESETS["lucid"]
     with gr.Tab("Class visualization", id="visualization", elem_id="tab-visualization"):
         gr.Markdown("Gradient ascent on what a class, a channel or a layer responds to: the images it most "
