@@ -198,13 +198,16 @@ def test_clicking_an_activation_grid_opens_the_channels_unit_page(page, app_url)
     page.locator("#activations-image img").wait_for()
     panel.get_by_role("button", name="Show activations").click()
     page.wait_for_function("document.querySelectorAll('#activation-grids img').length >= 13", timeout=60_000)
-    page.locator("#activation-grids img").nth(0).click()  # block1_conv1's grid
     grid = page.locator("#grid-picker img")
-    grid.wait_for(timeout=20_000)
+    grid.wait_for(timeout=20_000)  # the first grid (block1_conv1) is there without a choice
+    first = grid.get_attribute("src")
+    page.locator("#activation-grids img").nth(1).click()  # choose block1_conv2's grid instead
+    page.wait_for_function("src => document.querySelector('#grid-picker img').src !== src", arg=first,
+                           timeout=20_000)
     box = grid.bounding_box()
     grid.click(position={"x": 0.31 * box["width"], "y": 0.31 * box["height"]})  # inside a cell of the 8×8 grid
     page.wait_for_function("document.querySelector('#unit-about') && "
-                           "document.querySelector('#unit-about').innerText.includes('block1_conv1:')", timeout=60_000)
+                           "document.querySelector('#unit-about').innerText.includes('block1_conv2:')", timeout=60_000)
     assert page.locator("#tab-microscope").is_visible()
     wait_for_the_whole_unit_page(page)
 

@@ -43,7 +43,21 @@ class ChannelPicker:
 
 def pick_grid(evt: gr.SelectData):
     """A grid chosen in the gallery, shown large where its cells can be clicked, and its layer."""
-    return evt.value["image"]["path"], evt.value["caption"].split(" · ")[0]
+    return evt.value["image"]["path"], layer_of(evt.value["caption"])
+
+
+def first_grid(grids: list[tuple[str, str]] | None):
+    """The first grid of a new result in the picker, so that a visitor sees what can be clicked
+    before choosing another grid (an empty box said nothing)."""
+    if not grids:
+        return None, ""
+    path, caption = grids[0]
+    return path, layer_of(caption)
+
+
+def layer_of(caption: str) -> str:
+    """The layer a grid's caption ("block1_conv1 · 224×224×64 · …") names."""
+    return caption.split(" · ")[0]
 
 
 def unit_at(backbone: Backbone, image: str, layer: str, top: int, order: str, resolution: int,
@@ -87,12 +101,13 @@ def activations_tab(backbone: Backbone) -> ChannelPicker:
                 if not backbone.has_classifier:
                     gr.Markdown("*Class predictions and fc2 need the ImageNet classifier, which these "
                                 "weights do not have.*")
-                picker = gr.Image(label="Click a channel of the grid chosen above: its unit page opens in the "
-                                        "Microscope", interactive=False, format="png", height=360,
+                picker = gr.Image(label="Click a channel: its unit page opens in the Microscope "
+                                        "(click a grid above to bring it here)", interactive=False, format="png", height=360,
                                   elem_id="grid-picker")
                 picked_layer = gr.State("")
-        wire(run, functools.partial(run_activations, backbone), [image, layers, top, order, view, resolution],
-             [grids, heat, top5, fc2], "activations", **FORWARD)
+        shown = wire(run, functools.partial(run_activations, backbone), [image, layers, top, order, view, resolution],
+                     [grids, heat, top5, fc2], "activations", **FORWARD)
+        shown.success(first_grid, grids, [picker, picked_layer], api_visibility="private")
         grids.select(pick_grid, None, [picker, picked_layer], api_visibility="private")
         attribution_section(backbone, image)
 
