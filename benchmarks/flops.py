@@ -25,7 +25,7 @@ from ui import style as style_tab  # noqa: E402
 from ui import visualization as visualization_tab  # noqa: E402
 from viz import images, reconstruct, style, visualize  # noqa: E402
 from viz.model import load_backbone  # noqa: E402
-from viz.optimize import loss_and_gradients  # noqa: E402
+from viz.optimize import kind_of, loss_and_gradients, step_seed  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
 
 configure_runtime()
@@ -76,13 +76,12 @@ def last_stage(module, run, full_side: int):
     return recorder.calls[-1], per_step
 
 
-def evaluation(objective, param, net, kwargs, rng=None):
-    """The compiled loss-and-gradient evaluation the loop runs (its transforms drawing from `rng`,
-    by default a seeded generator as in the run)."""
-    variables, to_image = param
-    rng = tf.random.Generator.from_seed(0) if rng is None else rng
-    return tf.function(partial(loss_and_gradients, objective, to_image, net, variables, kwargs.get("transform"), rng),
-                       autograph=False)
+def evaluation(objective, param, net, kwargs):
+    """The compiled loss-and-gradient evaluation the loop runs, bound to the run's inputs (its start
+    values, its objective's data, a seed): call it without arguments."""
+    kind = kind_of(objective, param, net, kwargs.get("transform"))
+    inputs = [tf.constant(v) for v in param[0]], tf.nest.map_structure(tf.constant, objective.feed()), step_seed(0, 0)
+    return partial(tf.function(partial(loss_and_gradients, kind), autograph=False), *inputs)
 
 
 def seconds_per_call(fn, repeats: int = 5) -> float:
@@ -93,23 +92,14 @@ def seconds_per_call(fn, repeats: int = 5) -> float:
     return (time.perf_counter() - start) / repeats
 
 
-class FixedDraws:
-    """A stand-in for the run's tf.random.Generator with stateless draws: a graph holding a
-    generator's state cannot be frozen, and the draws do not change the FLOP count."""
-
-    @staticmethod
-    def uniform(shape, minval=0, maxval=None, dtype=tf.float32):
-        return tf.random.stateless_uniform(shape, (0, 0), minval, maxval, dtype)
-
-
 def flops(objective, param, net, kwargs) -> float:
     """FLOPs of one evaluation, from TensorFlow's profiler on its graph with the variables frozen
     (so every shape is known) and cut to what the loss and its gradient need."""
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
     from tensorflow.python.profiler import model_analyzer, option_builder
 
-    evaluate = evaluation(objective, param, net, kwargs, FixedDraws())
-    frozen = convert_variables_to_constants_v2(evaluate.get_concrete_function())
+    evaluate = evaluation(objective, param, net, kwargs)
+    frozen = convert_variables_to_constants_v2(evaluate.func.get_concrete_function(*evaluate.args))
     wanted = [t.op.name for t in frozen.outputs]
     needed = tf.compat.v1.graph_util.extract_sub_graph(frozen.graph.as_graph_def(), wanted)
     with tf.Graph().as_default() as graph:

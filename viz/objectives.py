@@ -1,27 +1,30 @@
 """Loss terms that add up: every objective is a loss to minimize, one value per image of the batch.
 
 An `Objective` is a weighted sum of named terms. Each term maps (features by layer, images in
-[0, 1]) to a (B,) tensor; `a + b`, `3 * a` and `-a` build new objectives (Lucid's objectives, with
-one sign convention). Regularizers are averaged over pixels, so a weight means the same at any size.
+[0, 1], its data) to a (B,) tensor; `a + b`, `3 * a` and `-a` build new objectives (Lucid's
+objectives, with one sign convention). Regularizers are averaged over pixels, so a weight means the
+same at any size. What differs from run to run (targets, kernels, weights) is a term's `data`, fed
+to the compiled step as tensors: runs that differ only in data share one compiled step.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import tensorflow as tf
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Term:
     name: str
     weight: float
-    fn: object  # (features: dict[str, Tensor], images: Tensor) -> (B,) Tensor
+    fn: object  # (features: dict[str, Tensor], images: Tensor, data: dict[str, Tensor]) -> (B,) Tensor
     layers: tuple = ()
+    data: dict = field(default_factory=dict)  # name -> array or number: this run's values
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Objective:
     terms: tuple
 
@@ -30,19 +33,35 @@ class Objective:
         """The layers whose features the objective reads, each once, in first-use order."""
         return tuple(dict.fromkeys(layer for term in self.terms for layer in term.layers))
 
-    def __call__(self, features, images) -> dict[str, tf.Tensor]:
-        """Weighted value of each term by name (terms sharing a name are summed), each (B,)."""
+    def __call__(self, features, images, data=None) -> dict[str, tf.Tensor]:
+        """Weighted value of each term by name (terms sharing a name are summed), each (B,). `data` is
+        `feed()`'s structure as tensors; without it, the terms' own data."""
+        data = self.feed() if data is None else data
         values: dict[str, tf.Tensor] = {}
-        for term in self.terms:
-            value = term.weight * term.fn(features, images)
+        for term, own in zip(self.terms, data):
+            value = own["weight"] * term.fn(features, images, own)
             values[term.name] = values[term.name] + value if term.name in values else value
         return values
+
+    def feed(self) -> tuple[dict, ...]:
+        """Each term's data and weight, as float32 arrays: the inputs of a compiled step."""
+        return tuple({k: np.asarray(v, np.float32) for k, v in dict(t.data, weight=t.weight).items()}
+                     for t in self.terms)
+
+    def without_data(self) -> Objective:
+        """The same terms with their data left out (to be fed), so that a compiled step keeps none."""
+        return Objective(tuple(Term(t.name, t.weight, t.fn, t.layers) for t in self.terms))
+
+    def structure(self) -> tuple:
+        """What a compiled step of this objective is built from (names, code and what it closes over,
+        layers), not its data: equal structures compute the same function of their data."""
+        return tuple((t.name, graph_key(t.fn), t.layers) for t in self.terms)
 
     def __add__(self, other: Objective) -> Objective:
         return Objective(self.terms + other.terms)
 
     def __mul__(self, k: float) -> Objective:
-        return Objective(tuple(Term(t.name, t.weight * float(k), t.fn, t.layers) for t in self.terms))
+        return Objective(tuple(Term(t.name, t.weight * float(k), t.fn, t.layers, t.data) for t in self.terms))
 
     __rmul__ = __mul__
 
@@ -53,8 +72,33 @@ class Objective:
         return self + (-other)
 
 
-def objective(name: str, fn, layers=()) -> Objective:
-    return Objective((Term(name, 1.0, fn, tuple(layers)),))
+def graph_key(fn) -> tuple:
+    """A function's code and every value it closes over, hashable: two closures with equal keys build
+    the same graph. Objects (layers, variables) count as themselves; constant tensors may not be
+    closed over (they belong in a term's data)."""
+    return (fn.__code__, tuple(frozen(cell.cell_contents) for cell in fn.__closure__ or ()))
+
+
+def frozen(value):
+    """`value` as a hashable key of what it contributes to a graph."""
+    if callable(value) and hasattr(value, "__code__"):
+        return graph_key(value)
+    if isinstance(value, np.ndarray):
+        return value.shape, value.dtype.str, value.tobytes()
+    if isinstance(value, tf.Variable):  # read when the step runs (a network's weights): itself
+        return "variable", id(value)
+    if isinstance(value, tf.Tensor):  # a constant baked into the graph, which the next run would reuse
+        raise TypeError("A term closes over a tensor; pass it as the term's data.")
+    if isinstance(value, dict):
+        return tuple((k, frozen(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return tuple(frozen(v) for v in value)
+    hash(value)
+    return value
+
+
+def objective(name: str, fn, layers=(), data=None) -> Objective:
+    return Objective((Term(name, 1.0, fn, tuple(layers), dict(data or {})),))
 
 
 def batch_mean(x: tf.Tensor) -> tf.Tensor:
@@ -74,14 +118,14 @@ def only(item: int | None, values: tf.Tensor) -> tf.Tensor:
 
 def feature_match(layer: str, target: np.ndarray, item: int | None = None, name: str | None = None) -> Objective:
     """‖Φ(x) − Φ(x₀)‖² / ‖Φ(x₀)‖²: the normalized feature error of Mahendran & Vedaldi."""
-    target = tf.constant(target, tf.float32)
-    energy = float(tf.reduce_sum(tf.square(target))) or 1.0
+    energy = float(np.sum(np.square(target, dtype=np.float64))) or 1.0
 
-    def fn(features, images):
-        per_item = tf.reduce_sum(tf.reshape(tf.square(features[layer] - target), (tf.shape(images)[0], -1)), 1)
-        return only(item, per_item / energy)
+    def fn(features, images, data):
+        difference = tf.square(features[layer] - data["target"])
+        per_item = tf.reduce_sum(tf.reshape(difference, (tf.shape(images)[0], -1)), 1)
+        return only(item, per_item / data["energy"])
 
-    return objective(name or f"features {layer}", fn, [layer])
+    return objective(name or f"features {layer}", fn, [layer], {"target": target, "energy": energy})
 
 
 # ---------------------------------------------------------------- what a unit or a layer wants
@@ -94,20 +138,20 @@ def unit(source: str, weights: np.ndarray, bias: float, item: int | None = None,
     everywhere still has a gradient (a post-ReLU objective would leave it stuck at grey).
     """
     conv = weights.ndim == 3
-    kernel = tf.constant(weights[..., None] if conv else weights[:, None], tf.float32)
+    kernel = weights[..., None] if conv else weights[:, None]
 
-    def fn(features, images):
+    def fn(features, images, data):
         x = features[source]
-        response = tf.nn.conv2d(x, kernel, 1, "SAME") if conv else tf.matmul(x, kernel)
-        return only(item, -batch_mean(response + bias))
+        response = tf.nn.conv2d(x, data["kernel"], 1, "SAME") if conv else tf.matmul(x, data["kernel"])
+        return only(item, -batch_mean(response + data["bias"]))
 
-    return objective(name, fn, [source])
+    return objective(name, fn, [source], {"kernel": kernel, "bias": bias})
 
 
 def layer_rms(layer: str, item: int | None = None, name: str = "layer") -> Objective:
     """Minus the root mean square activation of a whole layer: DeepDream's objective, in the features'
     own units (like a unit's response), so a batch of units and layers scales as one."""
-    def fn(features, images):
+    def fn(features, images, data):
         return only(item, -tf.sqrt(batch_mean(tf.square(features[layer])) + 1e-12))
 
     return objective(name, fn, [layer])
@@ -131,7 +175,7 @@ def total_variation(power: float = 1.0, chroma: float = 1.0, smooth: float = 0.0
     def magnitude(d):
         return tf.sqrt(tf.square(d) + smooth ** 2) - smooth if smooth else tf.abs(d)
 
-    def fn(features, images):
+    def fn(features, images, data):
         if chroma != 1.0:
             images = tf.einsum("bhwc,dc->bhwd", images, mix)
         dy = magnitude(images[:, 1:] - images[:, :-1]) ** power
@@ -145,9 +189,9 @@ def total_variation(power: float = 1.0, chroma: float = 1.0, smooth: float = 0.0
 def blur_penalty(name: str = "blur") -> Objective:
     """Mean squared difference between the image and its 3×3 Gaussian blur: penalizes fine noise."""
     g = np.outer([1, 2, 1], [1, 2, 1]).astype(np.float32) / 16.0
-    kernel = tf.constant(np.tile(g[:, :, None, None], (1, 1, 3, 1)))
+    kernel = np.tile(g[:, :, None, None], (1, 1, 3, 1))
 
-    def fn(features, images):
+    def fn(features, images, data):
         padded = tf.pad(images, [[0, 0], [1, 1], [1, 1], [0, 0]], mode="SYMMETRIC")
         return batch_mean(tf.square(images - tf.nn.depthwise_conv2d(padded, kernel, [1, 1, 1, 1], "VALID")))
 
@@ -156,4 +200,4 @@ def blur_penalty(name: str = "blur") -> Objective:
 
 def alpha_norm(alpha: float = 6.0, name: str = "alpha-norm") -> Objective:
     """Mean over pixels of |2x − 1|^α: near zero inside [0, 1], steep outside (Mahendran & Vedaldi)."""
-    return objective(name, lambda features, images: batch_mean(tf.abs(2.0 * images - 1.0) ** alpha))
+    return objective(name, lambda features, images, data: batch_mean(tf.abs(2.0 * images - 1.0) ** alpha))

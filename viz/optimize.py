@@ -7,9 +7,10 @@ a generator: it yields a `Snapshot` every `every` steps, and closing it stops th
 
 from __future__ import annotations
 
+import itertools
 import time
 from dataclasses import dataclass, replace
-from functools import partial
+from functools import cached_property, lru_cache, partial
 from itertools import zip_longest
 from typing import Callable, Iterator
 
@@ -17,12 +18,15 @@ import numpy as np
 import tensorflow as tf
 
 from .images import to_uint8
-from .objectives import Objective
+from .objectives import Objective, graph_key
 
 OPTIMIZERS = ("adam", "lbfgs")
 DEFAULT_LR = {"adam": 0.02, "lbfgs": 1.0}  # a step size for pixels in [0, 1]; L-BFGS's is its line search's first try
 MIN_STAGE_SIDE = 32  # a coarse stage (octave, style stage) is never smaller than this
 CONVERGENCE_WINDOW = 20  # steps over which `tolerance` judges whether the loss still moves
+# Compiled steps kept for reuse, the least recently used dropped first. Each holds its graph: about 6 MB
+# (measured on visualizations at 96 px), so at most ~150 MB; a visualization or a style transfer is 3.
+COMPILED_KINDS = 24
 
 
 @dataclass
@@ -53,40 +57,101 @@ def optimize(
     max_wait: float = 2.0,
     tolerance: float = 0.0,
 ) -> Iterator[Snapshot]:
-    """Minimize `objective` over `param` = (variables, to_image); `net` maps [0, 1] images to features.
+    """Minimize `objective` over `param` = (start values, to_image); `net` maps [0, 1] images to features.
 
     Yields a Snapshot after the first step (so the page shows something at once), every `every`
     steps, or sooner once `max_wait` seconds have passed since the last one (so a Stop, which acts
     between yields, is prompt), and after the last step (which comes early if the optimizer
     converges, or once the loss fell by less than `tolerance` of itself over the last
-    CONVERGENCE_WINDOW steps). Seeded: the same inputs and seed give the same images.
+    CONVERGENCE_WINDOW steps). Seeded: the same inputs and seed give the same images. The compiled
+    step is shared with earlier runs of the same kind (see `compiled`).
     """
-    variables, to_image = param
-    rng = tf.random.Generator.from_seed(seed)
-    evaluate = partial(loss_and_gradients, objective, to_image, net, variables, transform, rng)
-    compile_ = partial(tf.function, autograph=False)
-    stepper = until_flat(make_optimizer(optimizer, lr).minimize(evaluate, variables, compile_), tolerance)
+    start_values, to_image = param
+    method = make_optimizer(optimizer, lr)
+    step_fn = compiled(kind_of(objective, param, net, transform), optimizer)
+    data = tf.nest.map_structure(tf.constant, objective.feed())
+    stepper = until_flat(method.minimize(step_fn, start_values, data, seed), tolerance)
     start, last = time.perf_counter(), None
     shown = start
     for step in range(1, steps + 1):
-        terms, done = next(stepper, None), False
-        if terms is None:  # the optimizer has converged: report where it stopped
-            terms, step, done = last, step - 1, True
+        state, done = next(stepper, None), False
+        if state is None:  # the optimizer has converged: report where it stopped
+            state, step, done = last, step - 1, True
+        terms, values = state
         if step % every == 0 or step in (1, steps) or done or time.perf_counter() - shown > max_wait:
             losses = {name: value.numpy() for name, value in terms.items()}
             shown = time.perf_counter()
-            yield Snapshot(step, to_uint8(to_image().numpy()), losses, shown - start)
+            yield Snapshot(step, to_uint8(to_image(values).numpy()), losses, shown - start)
         if done:
             return
-        last = terms
+        last = state
 
 
-def until_flat(stepper: Iterator[dict], tolerance: float, window: int = CONVERGENCE_WINDOW) -> Iterator[dict]:
-    """The optimizer's steps, ending once the total loss fell by less than `tolerance` (relative) over
-    the last `window` steps: a converged run stops instead of burning its remaining steps."""
+@dataclass(frozen=True, eq=False)
+class Kind:
+    """What a compiled step is built from: an objective without its data, the parametrization's
+    to_image, the network and the transform. Kinds with equal keys compute the same function of their
+    inputs (image values, the objective's data, a seed). The network counts as itself (model.network
+    gives the same function for the same arguments); a kind holds what its key names by identity, so
+    no id in a cached key is ever reused."""
+
+    objective: Objective
+    to_image: Callable
+    net: Callable
+    transform: Callable | None
+    shapes: tuple  # of the values and of the data: one trace per kind, so the cache bounds them all
+
+    @cached_property
+    def key(self) -> tuple:
+        transform = None if self.transform is None else graph_key(self.transform)
+        return self.objective.structure(), graph_key(self.to_image), id(self.net), transform, self.shapes
+
+    def __hash__(self):
+        return hash(self.key)
+
+    def __eq__(self, other):
+        return isinstance(other, Kind) and self.net is other.net and self.key == other.key
+
+
+def kind_of(objective: Objective, param, net, transform) -> Kind:
+    """The kind of a run that minimizes `objective` over `param` through `transform` and `net`."""
+    start, to_image = param
+    shapes = (tuple(np.shape(v) for v in start),
+              tuple(tuple((name, np.shape(v)) for name, v in data.items()) for data in objective.feed()))
+    return Kind(objective.without_data(), to_image, net, transform, shapes)
+
+
+@lru_cache(maxsize=COMPILED_KINDS)
+def compiled(kind: Kind, optimizer: str):
+    """The compiled step of `optimizer` for runs of `kind`: traced by the first such run and reused by
+    the next (a trace took 0.3–0.45 s of every stage, and the server kept ~0.5 MB of each)."""
+    evaluate = partial(loss_and_gradients, kind)
+    return tf.function(Adam.step_of(evaluate) if optimizer == "adam" else evaluate, autograph=False)
+
+
+def loss_and_gradients(kind: Kind, values, data, seed):
+    """One evaluation at image `values`: the terms (B,) by name, their total, and its gradients."""
+    with tf.GradientTape() as tape:
+        tape.watch(values)
+        images = kind.to_image(values)
+        seen = images if kind.transform is None else kind.transform(images, seed)
+        terms = kind.objective(kind.net(seen), images, data)
+        total = tf.add_n([tf.reduce_sum(value) for value in terms.values()])
+    return terms, total, tape.gradient(total, values)
+
+
+def step_seed(seed: int, step: int) -> tf.Tensor:
+    """The random transforms' seed at one step of a seeded run."""
+    return tf.constant([seed, step], tf.int64)
+
+
+def until_flat(stepper: Iterator[tuple], tolerance: float, window: int = CONVERGENCE_WINDOW) -> Iterator[tuple]:
+    """The optimizer's (terms, values) steps, ending once the total loss fell by less than `tolerance`
+    (relative) over the last `window` steps: a converged run stops instead of burning its remaining steps."""
     totals = []
-    for terms in stepper:
-        yield terms
+    for state in stepper:
+        yield state
+        terms = state[0]
         if tolerance:
             totals.append(float(tf.add_n([tf.reduce_sum(v) for v in terms.values()])))
             if len(totals) > window and totals[-window - 1] - totals[-1] < tolerance * abs(totals[-window - 1]):
@@ -135,16 +200,6 @@ def scaled_shape(shape: tuple[int, int], divisor: float) -> tuple[int, int]:
     return max(MIN_STAGE_SIDE, round(shape[0] / divisor)), max(MIN_STAGE_SIDE, round(shape[1] / divisor))
 
 
-def loss_and_gradients(objective, to_image, net, variables, transform, rng):
-    """One evaluation: the terms (B,) by name, their total, and its gradients for `variables`."""
-    with tf.GradientTape() as tape:
-        images = to_image()
-        seen = images if transform is None else transform(images, rng)
-        terms = objective(net(seen), images)
-        total = tf.add_n([tf.reduce_sum(value) for value in terms.values()])
-    return terms, total, tape.gradient(total, variables)
-
-
 def make_optimizer(name: str, lr: float):
     if name == "adam":
         return Adam(lr)
@@ -159,9 +214,8 @@ class Adam:
     Scale-free: ε is relative to the gradient's RMS over the variable, so multiplying the objective
     (or every feature of the network) by c leaves every step unchanged; an absolute ε damped 5–7 % of
     a Fourier image's coefficients on the offline weights and would damp others on ImageNet's.
-    Written out rather than Keras' optimizer: a fresh Keras optimizer per run, applied inside a fresh
-    tf.function, left about twice as much memory behind per run in a long-running server (measured:
-    3.0 against 1.6 MB per small visualization run; the rest is TensorFlow keeping each trace).
+    Written out rather than Keras' optimizer, as a function of its state (no variables), so that one
+    compiled step serves every run of a kind.
     """
 
     beta_1, beta_2 = 0.9, 0.999  # Keras' defaults
@@ -170,24 +224,31 @@ class Adam:
     def __init__(self, lr: float):
         self.lr = lr
 
-    def minimize(self, evaluate, variables, compile_) -> Iterator[dict]:
-        moments = [(tf.Variable(tf.zeros_like(v)), tf.Variable(tf.zeros_like(v))) for v in variables]
-        count = tf.Variable(0.0)
+    @classmethod
+    def step_of(cls, evaluate):
+        """One update after one evaluation, to be compiled as one: the state in, the new state out."""
+        def step(values, moments, count, data, seed, lr):
+            terms, _, grads = evaluate(values, data, seed)
+            count = count + 1.0
+            rate = lr * tf.sqrt(1 - cls.beta_2 ** count) / (1 - cls.beta_1 ** count)
+            new_values, new_moments = [], []
+            for v, g, (m, s) in zip(values, grads, moments):
+                m = cls.beta_1 * m + (1 - cls.beta_1) * g
+                s = cls.beta_2 * s + (1 - cls.beta_2) * tf.square(g)
+                epsilon = cls.relative_epsilon * tf.sqrt(tf.reduce_mean(s)) + 1e-30
+                new_values.append(v - rate * m / (tf.sqrt(s) + epsilon))
+                new_moments.append((m, s))
+            return terms, new_values, new_moments, count
+        return step
 
-        def step():
-            terms, _, grads = evaluate()
-            count.assign_add(1.0)
-            rate = self.lr * tf.sqrt(1 - self.beta_2 ** count) / (1 - self.beta_1 ** count)
-            for v, g, (m, s) in zip(variables, grads, moments):
-                m.assign(self.beta_1 * m + (1 - self.beta_1) * g)
-                s.assign(self.beta_2 * s + (1 - self.beta_2) * tf.square(g))
-                epsilon = self.relative_epsilon * tf.sqrt(tf.reduce_mean(s)) + 1e-30
-                v.assign_sub(rate * m / (tf.sqrt(s) + epsilon))
-            return terms
-
-        step = compile_(step)
-        while True:
-            yield step()
+    def minimize(self, step, start, data, seed: int) -> Iterator[tuple[dict, list]]:
+        """(terms at the values before the step, values after it), step after step."""
+        values = [tf.constant(v) for v in start]
+        moments = [(tf.zeros_like(v), tf.zeros_like(v)) for v in values]
+        count, lr = tf.constant(0.0), tf.constant(self.lr, tf.float32)
+        for k in itertools.count():
+            terms, values, moments, count = step(values, moments, count, data, step_seed(seed, k), lr)
+            yield terms, values
 
 
 class LBFGS:
@@ -204,22 +265,27 @@ class LBFGS:
     def __init__(self, lr: float = 1.0, memory: int = 10):
         self.lr, self.memory = lr, memory
 
-    def minimize(self, evaluate, variables, compile_) -> Iterator[dict]:
-        evaluate = compile_(evaluate)
-        terms, f, g = self.flat_eval(evaluate)
+    def minimize(self, evaluate, start, data, seed: int) -> Iterator[tuple[dict, list]]:
+        """(terms at the point before the step, values after it), step after step."""
+        shapes, seed = [v.shape for v in start], step_seed(seed, 0)
+
+        def at(x):
+            terms, total, grads = evaluate(unflatten(x, shapes), data, seed)
+            return terms, float(total), np.concatenate([np.ravel(g.numpy()) for g in grads]).astype(np.float64)
+
+        x = np.concatenate([np.ravel(v) for v in start]).astype(np.float64)
+        terms, f, g = at(x)
         history: list[tuple[np.ndarray, np.ndarray, float]] = []
         while True:
-            x = self.get(variables)
             d = -self.direction(g, history)
             slope = float(g @ d)
             if slope >= 0:  # not a descent direction: restart from steepest descent
                 history.clear()
                 d, slope = -g, -float(g @ g)
             t = self.lr if history else self.lr * 0.01 / max(np.abs(g).max(), 1e-12)
-            found = self.line_search(evaluate, variables, x, d, f, slope, t)
+            found = self.line_search(at, d, x, f, slope, t)
             if found is None:  # no decrease along d: a stale history, or convergence if already fresh
-                self.set(variables, x)
-                yield terms
+                yield terms, unflatten(x, shapes)
                 if not history:
                     return
                 history.clear()
@@ -229,16 +295,16 @@ class LBFGS:
             if float(s @ y) > 1e-10:
                 history.append((s, y, 1.0 / float(s @ y)))
                 history[:] = history[-self.memory:]
-            yield terms
+            x = x + s
+            yield terms, unflatten(x, shapes)
             terms, f, g = new_terms, new_f, new_g
 
-    def line_search(self, evaluate, variables, x, d, f, slope, t):
+    def line_search(self, at, d, x, f, slope, t):
         """A step t along d with sufficient decrease (Armijo) and, if it can, a flattened slope
         (curvature condition), and the evaluation there; None if the loss never fell."""
         best = None
         for _ in range(self.tries):
-            self.set(variables, x + t * d)
-            result = self.flat_eval(evaluate)
+            result = at(x + t * d)
             if result[1] > f + 1e-4 * t * slope:  # too far
                 if best is not None:
                     break
@@ -248,8 +314,6 @@ class LBFGS:
             if float(result[2] @ d) >= 0.9 * slope:  # the slope has flattened enough
                 return best
             t *= 4.0  # still steep: go further
-        if best is not None:
-            self.set(variables, x + best[0] * d)
         return best
 
     @staticmethod
@@ -267,19 +331,12 @@ class LBFGS:
             q += (a - rho * float(y @ q)) * s
         return q
 
-    @staticmethod
-    def flat_eval(evaluate):
-        terms, total, grads = evaluate()
-        return terms, float(total), np.concatenate([np.ravel(g.numpy()) for g in grads]).astype(np.float64)
 
-    @staticmethod
-    def get(variables) -> np.ndarray:
-        return np.concatenate([np.ravel(v.numpy()) for v in variables]).astype(np.float64)
-
-    @staticmethod
-    def set(variables, x: np.ndarray) -> None:
-        offset = 0
-        for v in variables:
-            size = int(np.prod(v.shape))
-            v.assign(x[offset:offset + size].reshape(v.shape).astype(np.float32))
-            offset += size
+def unflatten(x: np.ndarray, shapes) -> list[tf.Tensor]:
+    """The flat float64 vector `x` as float32 tensors of `shapes`."""
+    values, offset = [], 0
+    for shape in shapes:
+        size = int(np.prod(shape))
+        values.append(tf.constant(x[offset:offset + size].reshape(shape), tf.float32))
+        offset += size
+    return values

@@ -1,4 +1,5 @@
-"""Image parametrizations: each returns `(variables, to_image)`; to_image() gives (B, H, W, 3) in [0, 1].
+"""Image parametrizations: each returns `(values, to_image)`: the starting values (numpy arrays) and a
+function of such values (as tensors) that gives (B, H, W, 3) images in [0, 1].
 
 The loop does not care which one it gets (Lucent's contract). `pixels` optimizes raw RGB values;
 `fourier` optimizes a 1/f-scaled spectrum in a decorrelated colour space (Olah et al., "Feature
@@ -31,8 +32,11 @@ def pixels(shape, init: np.ndarray | None = None, seed: int = 0, sd: float = 0.1
     b, h, w = shape
     rng = np.random.default_rng(seed)
     start = 0.5 + sd * rng.standard_normal((b, h, w, 3)) if init is None else np.broadcast_to(init, (b, h, w, 3))
-    image = tf.Variable(np.asarray(start, np.float32), name="pixels")
-    return [image], lambda: straight_through_clip(image)
+    return [np.asarray(start, np.float32)], clipped_pixels
+
+
+def clipped_pixels(values) -> tf.Tensor:
+    return straight_through_clip(values[0])
 
 
 def spectrum_scale(h: int, w: int, decay: float = 1.0) -> np.ndarray:
@@ -49,15 +53,15 @@ def fourier(shape, init: np.ndarray | None = None, seed: int = 0, sd: float = 0.
         start = sd * np.random.default_rng(seed).standard_normal((2, b, 3) + scale.shape)
     else:
         start = spectrum_of(np.broadcast_to(init, (b, h, w, 3)), scale)
-    spectrum = tf.Variable(start.astype(np.float32), name="spectrum")
 
-    def to_image():
+    def to_image(values):
+        spectrum = values[0]
         coefficients = tf.complex(spectrum[0], spectrum[1]) * tf.cast(scale, tf.complex64)
         channels = tf.signal.irfft2d(coefficients, fft_length=[h, w]) / 4.0  # (B, 3, H, W)
         mixed = tf.einsum("bchw,dc->bhwd", channels, COLOR_MIXING)
         return tf.sigmoid(mixed)
 
-    return [spectrum], to_image
+    return [start.astype(np.float32)], to_image
 
 
 def spectrum_of(images: np.ndarray, scale: np.ndarray) -> np.ndarray:

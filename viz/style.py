@@ -96,30 +96,35 @@ def style_loss(targets: dict[str, np.ndarray], normalized: bool = False, name: s
                dtype=tf.float32) -> objectives.Objective:
     """Mean over layers of the mean squared Gram difference to the style image's Grams; `normalized`
     divides each layer's by its style Gram's mean square, so every layer counts alike at any scale."""
-    goals = {layer: tf.constant(g, tf.float32) for layer, g in targets.items()}
-    scales = {layer: 1.0 / energy(g) if normalized else 1.0 for layer, g in targets.items()}
+    layers = list(targets)
 
-    def fn(features, image):
-        per_layer = [scales[layer] * tf.reduce_mean(tf.square(gram(features[layer], dtype) - goal), axis=(1, 2))
-                     for layer, goal in goals.items()]
+    def fn(features, image, data):
+        per_layer = [data[f"scale {layer}"] * tf.reduce_mean(tf.square(gram(features[layer], dtype) - data[layer]),
+                                                            axis=(1, 2))
+                     for layer in layers]
         return tf.add_n(per_layer) / len(per_layer)
 
-    return objectives.objective(name, fn, list(goals))
+    return objectives.objective(name, fn, layers, with_scales(targets, normalized))
 
 
 def content_loss(targets: dict[str, np.ndarray], normalized: bool = False,
                  name: str = "content") -> objectives.Objective:
     """Mean over layers of the mean squared feature difference to the content image's features;
     `normalized` divides each layer's by the content features' mean square."""
-    goals = {layer: tf.constant(f, tf.float32) for layer, f in targets.items()}
-    scales = {layer: 1.0 / energy(f) if normalized else 1.0 for layer, f in targets.items()}
+    layers = list(targets)
 
-    def fn(features, image):
-        per_layer = [scales[layer] * objectives.batch_mean(tf.square(features[layer] - goal))
-                     for layer, goal in goals.items()]
+    def fn(features, image, data):
+        per_layer = [data[f"scale {layer}"] * objectives.batch_mean(tf.square(features[layer] - data[layer]))
+                     for layer in layers]
         return tf.add_n(per_layer) / len(per_layer)
 
-    return objectives.objective(name, fn, list(goals))
+    return objectives.objective(name, fn, layers, with_scales(targets, normalized))
+
+
+def with_scales(targets: dict[str, np.ndarray], normalized: bool) -> dict:
+    """A loss's data: each layer's target, and its scale (1 / its energy if `normalized`, else 1)."""
+    scales = {f"scale {layer}": 1.0 / energy(t) if normalized else 1.0 for layer, t in targets.items()}
+    return {**targets, **scales}
 
 
 def energy(x: np.ndarray) -> float:

@@ -1,7 +1,8 @@
 """Random transforms applied before the network, for transformation robustness (Lucid's `transform`).
 
-Each transform is `(images, rng) -> images` with `rng` a `tf.random.Generator`, so a seeded run is
-repeatable. Output shapes are static, so the compiled step is traced once.
+Each transform is `(images, seed) -> images` with `seed` a (2,) integer tensor that its random draws
+are a function of (stateless), so a seeded run is repeatable and the seed can be an input of a compiled
+step. Output shapes are static, so the compiled step is traced once.
 """
 
 from __future__ import annotations
@@ -13,26 +14,27 @@ import tensorflow as tf
 
 def pad(width: int, value: float = 0.5):
     """Pad with a constant border so jitter and rotation do not pull in wrapped content."""
-    def fn(images, rng):
+    def fn(images, seed):
         return tf.pad(images, [[0, 0], [width, width], [width, width], [0, 0]], constant_values=value)
     return fn
 
 
 def jitter(d: int):
     """Crop a random (H − d, W − d) window: shifts by up to d px."""
-    def fn(images, rng):
+    def fn(images, seed):
         h, w = images.shape[1] - d, images.shape[2] - d
-        dy, dx = tf.unstack(rng.uniform([2], 0, d + 1, dtype=tf.int32))
+        dy, dx = tf.unstack(tf.random.stateless_uniform([2], seed, 0, d + 1, dtype=tf.int32))
         return tf.slice(images, tf.stack([0, dy, dx, 0]), [-1, h, w, -1])
     return fn
 
 
 def scale_rotate(scale_range: tuple[float, float] = (0.9, 1.1), degrees: float = 10.0, fill: float = 0.5):
     """Scale and rotate about the centre by random amounts, keeping the size (one bilinear warp)."""
-    def fn(images, rng):
+    def fn(images, seed):
         h, w = images.shape[1], images.shape[2]
-        s = rng.uniform([], scale_range[0], scale_range[1])
-        a = rng.uniform([], -degrees, degrees) * (math.pi / 180.0)
+        u = tf.random.stateless_uniform([2], seed)
+        s = scale_range[0] + (scale_range[1] - scale_range[0]) * u[0]
+        a = (2.0 * u[1] - 1.0) * degrees * (math.pi / 180.0)
         cos, sin = tf.cos(a) / s, tf.sin(a) / s
         cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
         # output pixel (x, y) samples input (cos·x' − sin·y' + cx, sin·x' + cos·y' + cy), x' = x − cx
@@ -45,10 +47,10 @@ def scale_rotate(scale_range: tuple[float, float] = (0.9, 1.1), degrees: float =
 
 
 def compose(transforms):
-    """Apply transforms in order."""
-    def fn(images, rng):
-        for transform in transforms:
-            images = transform(images, rng)
+    """Apply transforms in order, each with its own seed drawn from `seed`."""
+    def fn(images, seed):
+        for transform, own in zip(transforms, tf.unstack(tf.random.experimental.stateless_split(seed, len(transforms)))):
+            images = transform(images, own)
         return images
     return fn
 

@@ -20,7 +20,7 @@ import tensorflow as tf
 from . import images, objectives, param, transforms
 from .errors import check_choice, check_range
 from .model import Backbone, network, unit_weights
-from .optimize import coarse_to_fine, optimize, scaled_shape, stage_plan
+from .optimize import coarse_to_fine, optimize, scaled_shape, stage_plan, step_seed
 from .targets import Target, parse_targets
 
 MAX_STEPS, MAX_SIDE, MAX_OCTAVES = 1000, 384, 4
@@ -191,5 +191,5 @@ def jittered_probabilities(backbone: Backbone, targets: list[Target], pictures, 
 
 def jittered_copies(picture01: np.ndarray, copies: int, seed: int) -> tf.Tensor:
     """`copies` of a [0, 1] image, each under a different random Lucid transform (one draw per copy)."""
-    robustness, rng = make_transform(PRESETS["lucid"]), tf.random.Generator.from_seed(seed)
-    return tf.concat([robustness(tf.constant(picture01[None], tf.float32), rng) for _ in range(copies)], axis=0)
+    robustness, picture = make_transform(PRESETS["lucid"]), tf.constant(picture01[None], tf.float32)
+    return tf.concat([robustness(picture, step_seed(seed, k)) for k in range(copies)], axis=0)
