@@ -48,6 +48,10 @@ class Objective:
         return tuple({k: np.asarray(v, np.float32) for k, v in dict(t.data, weight=t.weight).items()}
                      for t in self.terms)
 
+    def data_shapes(self) -> tuple:
+        """The shape of each term's data, by name: part of what a compiled step is traced for."""
+        return tuple(tuple((name, np.shape(v)) for name, v in t.data.items()) for t in self.terms)
+
     def without_data(self) -> Objective:
         """The same terms with their data left out (to be fed), so that a compiled step keeps none."""
         return Objective(tuple(Term(t.name, t.weight, t.fn, t.layers) for t in self.terms))

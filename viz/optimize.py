@@ -116,8 +116,7 @@ class Kind:
 def kind_of(objective: Objective, param, net, transform) -> Kind:
     """The kind of a run that minimizes `objective` over `param` through `transform` and `net`."""
     start, to_image = param
-    shapes = (tuple(np.shape(v) for v in start),
-              tuple(tuple((name, np.shape(v)) for name, v in data.items()) for data in objective.feed()))
+    shapes = tuple(np.shape(v) for v in start), objective.data_shapes()
     return Kind(objective.without_data(), to_image, net, transform, shapes)
 
 
