@@ -119,6 +119,14 @@ def test_top_patches_are_where_the_channel_fires_most(backbone):
     np.testing.assert_array_equal(crop, expected)
 
 
+def test_a_large_photo_is_looked_at_no_larger_than_the_page_shows(backbone, cache):
+    photo = np.tile(images.fit_long_side(images.load_image(app.EXAMPLES[1]), 600), (4, 4, 1))  # 2400 px
+    first = next(atlas.unit_page(backbone, "block3_conv3:9", photo, {}, cache, patches=1))
+    heat = first.pictures[0][0]
+    assert max(heat.shape[:2]) == atlas.PHOTO_SIDE and heat.shape[0] / heat.shape[1] == pytest.approx(
+        photo.shape[0] / photo.shape[1], abs=0.01)
+
+
 @pytest.mark.parametrize("text", ["block4_conv3", "block4_conv3:999", "block1_pool:1", "tabby"])
 def test_a_unit_is_a_conv_channel(backbone, text):
     with pytest.raises(InputError):
