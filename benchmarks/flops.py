@@ -25,7 +25,7 @@ from ui import style as style_tab  # noqa: E402
 from ui import visualization as visualization_tab  # noqa: E402
 from viz import images, reconstruct, style, visualize  # noqa: E402
 from viz.model import load_backbone  # noqa: E402
-from viz.optimize import kind_of, loss_and_gradients, step_seed  # noqa: E402
+from viz.optimize import compiled, kind_of, step_seed  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
 
 configure_runtime()
@@ -81,7 +81,7 @@ def evaluation(objective, param, net, kwargs):
     values, its objective's data, a seed): call it without arguments."""
     kind = kind_of(objective, param, net, kwargs.get("transform"))
     inputs = [tf.constant(v) for v in param[0]], tf.nest.map_structure(tf.constant, objective.feed()), step_seed(0, 0)
-    return partial(tf.function(partial(loss_and_gradients, kind), autograph=False), *inputs)
+    return partial(compiled(kind, "lbfgs"), *inputs)  # L-BFGS compiles the evaluation alone
 
 
 def seconds_per_call(fn, repeats: int = 5) -> float:

@@ -110,7 +110,7 @@ class Kind:
         return hash(self.key)
 
     def __eq__(self, other):
-        return isinstance(other, Kind) and self.net is other.net and self.key == other.key
+        return isinstance(other, Kind) and self.key == other.key
 
 
 def kind_of(objective: Objective, param, net, transform) -> Kind:
@@ -123,9 +123,8 @@ def kind_of(objective: Objective, param, net, transform) -> Kind:
 @lru_cache(maxsize=COMPILED_KINDS)
 def compiled(kind: Kind, optimizer: str):
     """The compiled step of `optimizer` for runs of `kind`: traced by the first such run and reused by
-    the next (a trace took 0.3–0.45 s of every stage, and the server kept ~0.5 MB of each)."""
-    evaluate = partial(loss_and_gradients, kind)
-    return tf.function(Adam.step_of(evaluate) if optimizer == "adam" else evaluate, autograph=False)
+    the next (a trace took 0.3–0.45 s of every stage)."""
+    return tf.function(optimizer_class(optimizer).step_of(partial(loss_and_gradients, kind)), autograph=False)
 
 
 def loss_and_gradients(kind: Kind, values, data, seed):
@@ -200,11 +199,15 @@ def scaled_shape(shape: tuple[int, int], divisor: float) -> tuple[int, int]:
 
 
 def make_optimizer(name: str, lr: float):
-    if name == "adam":
-        return Adam(lr)
-    if name == "lbfgs":
-        return LBFGS(lr)
-    raise ValueError(f"Unknown optimizer {name!r}; use one of {OPTIMIZERS}.")
+    return optimizer_class(name)(lr)
+
+
+def optimizer_class(name: str):
+    """Adam or LBFGS by name: each compiles its `step_of` an evaluation, and runs it in `minimize`."""
+    classes = {"adam": Adam, "lbfgs": LBFGS}
+    if name not in classes:
+        raise ValueError(f"Unknown optimizer {name!r}; use one of {OPTIMIZERS}.")
+    return classes[name]
 
 
 class Adam:
@@ -263,6 +266,11 @@ class LBFGS:
 
     def __init__(self, lr: float = 1.0, memory: int = 10):
         self.lr, self.memory = lr, memory
+
+    @staticmethod
+    def step_of(evaluate):
+        """What is compiled: the evaluation alone (the line search and the update run in numpy)."""
+        return evaluate
 
     def minimize(self, evaluate, start, data, seed: int) -> Iterator[tuple[dict, list]]:
         """(terms at the point before the step, values after it), step after step."""
