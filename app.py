@@ -21,6 +21,7 @@ from ui.style import STYLES, style_tab
 from ui.visualization import visualization_tab
 from viz import atlas
 from viz.model import Backbone, WeightsError, load_backbone, resolve_source
+from viz.precision import fast_precision
 from viz.runtime import configure_runtime
 
 __all__ = ["EXAMPLES", "HERE", "STYLES", "build_app", "launch", "main", "parse_args"]
@@ -31,11 +32,18 @@ QUEUE_SIZE = int(os.environ.get("VIZ_QUEUE_SIZE", 24))
 
 
 def header(backbone: Backbone) -> str:
-    """The title, what the app shows, and which weights are in use (with a warning after a fallback)."""
-    info = backbone.describe()
+    """The title, what the app shows, which weights are in use (with a warning after a fallback) and
+    the precision the fast paths compute in, and why."""
+    info = model_info(backbone)
     kind = "⚠️ " if "Fell back" in info["note"] else ""
     return (f"# {TITLE}\nFeature maps, reconstructions, class pictures and style transfer on VGG16.\n\n"
-            f"{kind}**Weights: `{info['weights']}`** · {info['note']}")
+            f"{kind}**Weights: `{info['weights']}`** · {info['note']}  \n"
+            f"**Precision: {info['precision']}**, because {info['precision_reason']}.")
+
+
+def model_info(backbone: Backbone) -> dict:
+    """The model, the weights in use, whether the ImageNet classifier is available, and the precision."""
+    return {**backbone.describe(), **fast_precision().describe()}
 
 
 # ---------------------------------------------------------------- the page
@@ -51,11 +59,11 @@ def build_app(backbone: Backbone) -> gr.Blocks:
             style_tab(backbone)
             microscope_tab(backbone, tabs, demo, picker)
 
-        def model_info() -> dict:
-            """The model, the weights in use and whether the ImageNet classifier is available."""
-            return backbone.describe()
+        def describe() -> dict:
+            """The model, the weights in use, whether the ImageNet classifier is available, and the precision."""
+            return model_info(backbone)
 
-        gr.api(model_info, api_name="model_info")
+        gr.api(describe, api_name="model_info")
     return demo
 
 
@@ -92,6 +100,7 @@ def main(argv=None) -> None:
     except WeightsError as err:
         sys.exit(f"error: {err}")
     print(f"VGG16 weights: {backbone.source}. {backbone.note}", flush=True)
+    print(f"Precision: {fast_precision().name}, because {fast_precision().reason}.", flush=True)
     print(f"Microscope: {atlas.fetch_shared_cache(atlas.TileCache())}", flush=True)
     launch(build_app(backbone), share=args.share)
 

@@ -21,10 +21,9 @@ import tensorflow as tf
 from latency import BLOCK4_CHANNELS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from ui import style as style_tab  # noqa: E402
-from ui import visualization as visualization_tab  # noqa: E402
 from viz import images, reconstruct, style, visualize  # noqa: E402
 from viz.model import load_backbone  # noqa: E402
+from viz.precision import fast_precision  # noqa: E402
 from viz.optimize import compiled, kind_of, step_seed  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
 
@@ -112,22 +111,22 @@ def cases(backbone):
     """(label, module, viz generator with the tab's defaults, full-size long side)."""
     photo = images.load_image(str(ROOT / "examples" / "astronaut.jpg"))
     style_image = images.load_image(str(ROOT / "examples" / "styles" / "swirls.jpg"))
+    run = visualize.default_run(backbone)
     return [
-        ("reconstruct block3_conv3, 224 px, L-BFGS", reconstruct,
-         lambda: reconstruct.reconstruct(backbone, photo, ["block3_conv3"], steps=30), 224),
-        ("visualize the tab's 3 targets, 160 px, Adam", visualize,
-         lambda: visualize.visualize(backbone, visualization_tab.default_targets(backbone),
-                                     steps=visualization_tab.STEPS, size=160, every=1), 160),
-        ("visualize 8 channels of block4_conv3, 160 px", visualize,
-         lambda: visualize.visualize(backbone, BLOCK4_CHANNELS, steps=visualization_tab.STEPS, size=160, every=1),
-         160),
-        ("style transfer, 384 px, L-BFGS, bfloat16", style,
-         lambda: style.style_transfer(backbone, photo, style_image, steps=style_tab.STEPS, every=1), 384),
+        ("reconstruct (default), L-BFGS", reconstruct,
+         lambda: reconstruct.reconstruct(backbone, photo, steps=30), reconstruct.DEFAULT_RUN.size),
+        ("visualize the default targets, Adam", visualize,
+         lambda: visualize.visualize(backbone, run.targets, steps=run.steps, size=run.size, every=1), run.size),
+        ("visualize 8 channels of block4_conv3, Adam", visualize,
+         lambda: visualize.visualize(backbone, BLOCK4_CHANNELS, steps=run.steps, size=run.size, every=1), run.size),
+        ("style transfer (default), L-BFGS", style,
+         lambda: style.style_transfer(backbone, photo, style_image, every=1), style.DEFAULT_RUN.size),
     ]
 
 
 def main():
     backbone = load_backbone("hed")
+    print(f"precision: {fast_precision().name}, because {fast_precision().reason}")
     peak32, peak16 = matmul_peak(tf.float32), matmul_peak(tf.bfloat16)
     print(f"reference: a 2048² matmul, float32 {peak32:.0f} GFLOP/s, bfloat16 {peak16:.0f} GFLOP/s")
     print(f"{'default run':46} {'GFLOP/eval':>10} {'s/eval':>7} {'GFLOP/s':>8} {'of fp32 / bf16 peak':>20} "

@@ -4,14 +4,21 @@ against `python app.py` in a subprocess, from the click to the first image and t
 Photos are held out from the repository's examples (matplotlib's sample photo and a crop of it), so
 nothing is tuned on them. An optimizing endpoint is called twice: first in a fresh server (its step
 is compiled then), then again, as the next visitor with the same settings meets it (the compiled
-steps are reused). Where an older default can still be asked for through the API (more steps), it
-runs in the same process after ours and the ratio to our first call is printed beside it.
+steps are reused). With --compare, a second server runs every case with the precision forced the
+other way (float32 where bfloat16 was chosen, and vice versa) under the app's own time limit, and
+the ratio of its times to ours is printed beside them.
 
-Run: python benchmarks/latency.py [--weights hed] [--only visualize] [--browser]
+CPU classes: `--cpu avx2` runs the server as a CPU without AVX-512 would: oneDNN capped at its AVX2
+kernels (ONEDNN_MAX_CPU_ISA=AVX2: the float32 code an AVX2 host runs; the precision chooser then
+picks float32). oneDNN refuses bfloat16 under that cap instead of being slow, so the forced-bfloat16
+comparison on that class runs with oneDNN off (TF_ENABLE_ONEDNN_OPTS=0), as an AVX2 host runs
+bfloat16: through TensorFlow's own emulated kernels.
+
+Run: python benchmarks/latency.py [--weights hed] [--cpu native|avx2] [--compare] [--only visualize]
+                                  [--browser]
 """
 
 import argparse
-import math
 import os
 import subprocess
 import sys
@@ -26,11 +33,12 @@ sys.path.insert(0, str(HERE))
 from load import free_port, wait_for  # noqa: E402
 
 sys.path.insert(0, str(HERE.parent))
-from viz.style import DEFAULT_WEIGHTS  # noqa: E402
+from viz.precision import NATIVE_CPU_FLAGS, cpu_flags  # noqa: E402
 
 ROOT = HERE.parent
 STYLE = str(ROOT / "examples" / "styles" / "swirls.jpg")
 BLOCK4_CHANNELS = [f"block4_conv3:{c}" for c in (12, 42, 97, 150, 211, 300, 377, 480)]
+AVX2 = {"ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 
 def held_out_photos(folder: Path) -> list[str]:
@@ -43,21 +51,21 @@ def held_out_photos(folder: Path) -> list[str]:
     return [str(whole), str(crop)]
 
 
-def cases(photo: str, only: str | None):
-    """(label, endpoint, positional arguments, older-default arguments or None)."""
+def cases(photos: list[str], only: str | None):
+    """(label, endpoint, positional arguments): each tab's defaults on the landscape photo, and three
+    runs beside them (the style default on the whole, taller photo: more pixels at the same long side)."""
     from gradio_client import handle_file
 
-    image = handle_file(photo)
+    image, whole = handle_file(photos[1]), handle_file(photos[0])
     table = [
-        ("activations, every conv layer", "/activations", [image], None),
-        ("attribution, 4 methods", "/attribution", [image], None),
-        ("reconstruct block3_conv3 (default)", "/reconstruct", [image], None),
-        ("reconstruct block1_conv2", "/reconstruct", [image, "block1_conv2"], [image, "block1_conv2", 300]),
-        ("visualize, the tab's targets", "/visualize", [], None),
-        ("visualize, 8 channels of block4_conv3", "/visualize", [BLOCK4_CHANNELS], [BLOCK4_CHANNELS, 256]),
-        ("style transfer", "/style_transfer", [image, handle_file(STYLE)],
-         [image, handle_file(STYLE), math.log10(DEFAULT_WEIGHTS.style), math.log10(DEFAULT_WEIGHTS.content),
-          DEFAULT_WEIGHTS.tv, 384, 200]),
+        ("activations, every conv layer", "/activations", [image]),
+        ("attribution, 4 methods", "/attribution", [image]),
+        ("reconstruct (default: block3_conv3)", "/reconstruct", [image]),
+        ("reconstruct block1_conv2", "/reconstruct", [image, "block1_conv2"]),
+        ("visualize (default targets)", "/visualize", []),
+        ("visualize, 8 channels of block4_conv3", "/visualize", [BLOCK4_CHANNELS]),
+        ("style transfer (default)", "/style_transfer", [image, handle_file(STYLE)]),
+        ("style transfer, the whole (portrait) photo", "/style_transfer", [whole, handle_file(STYLE)]),
     ]
     return [case for case in table if only is None or only in case[1]]
 
@@ -116,48 +124,90 @@ def quality(result) -> str:
     return ""
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--weights", default="hed")
-    parser.add_argument("--only", default=None, help="endpoint name part, e.g. visualize")
-    parser.add_argument("--browser", action="store_true", help="also time /activations in headless Chromium")
-    args = parser.parse_args()
+def server_env(cpu: str, forced: str | None, time_limit: str) -> dict:
+    """The environment of a server of this CPU class, its precision forced or chosen by the machine."""
+    env = dict(os.environ, GRADIO_ANALYTICS_ENABLED="False", VIZ_TIME_LIMIT=time_limit)
+    if cpu == "avx2":
+        env.update(AVX2)
+        if forced == "bfloat16":  # oneDNN refuses bfloat16 under the AVX2 cap; an AVX2 host emulates it
+            env["TF_ENABLE_ONEDNN_OPTS"] = "0"
+    if forced:
+        env["VIZ_PRECISION"] = forced
+    return env
+
+
+def measure(args, env: dict, photos: list[str], again: bool) -> tuple[dict, dict]:
+    """Every case against a fresh `python app.py` in `env`: its /model_info and, by label, the
+    timings (and, for optimizing endpoints when `again`, a second call's)."""
     from gradio_client import Client
 
     port = free_port()
-    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
-               GRADIO_ANALYTICS_ENABLED="False", VIZ_TIME_LIMIT="600")
+    env = dict(env, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port))
     server = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--weights", args.weights], env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"latency-{port}"
-    folder.mkdir(exist_ok=True)
+    url, results = f"http://127.0.0.1:{port}/", {}
     try:
         wait_for(url, server)
         client = Client(url, verbose=False)
-        photo = held_out_photos(folder)[1]
-        print(f"{'case':42} {'first':>7} {'total':>7}   again: first, total   older default: total, ratio")
-        for label, endpoint, call, older in cases(photo, args.only):
+        info = client.predict(api_name="/model_info")
+        for label, endpoint, call in cases(photos, args.only):
             forward = endpoint in ("/activations", "/attribution")
             if forward:
                 timed(client, endpoint, call)  # warm: a forward endpoint's first call builds its models
-            ours = timed(client, endpoint, call)
-            line = f"{label:42} {ours['first']:6.1f}s {ours['total']:6.1f}s"
-            if not forward:
-                again = timed(client, endpoint, call)
-                line += f"   {again['first']:6.2f}s {again['total']:6.1f}s"
-            if older is not None:
-                before = timed(client, endpoint, older)
-                line += f"   {before['total']:6.1f}s, {before['total'] / ours['total']:.1f}×"
-            print(line, flush=True)
-            print(f"    {quality(ours['result'])[:220]}", flush=True)
+            results[label] = {"first": timed(client, endpoint, call)}
+            if again and not forward:
+                results[label]["again"] = timed(client, endpoint, call)
             if endpoint == "/activations" and args.browser:
-                times = in_browser(url, photo)
-                print(f"{'activations in Chromium, click to drawn':42} {min(times):6.2f}s {max(times):6.2f}s"
-                      "   (fastest, slowest of 3)", flush=True)
+                results[label]["browser"] = in_browser(url, photos[1])
     finally:
         server.terminate()
         server.wait(30)
+    return info, results
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--weights", default="hed")
+    parser.add_argument("--cpu", choices=("native", "avx2"), default="native",
+                        help="avx2: run as a CPU without AVX-512 (and so without native bfloat16) would")
+    parser.add_argument("--compare", action="store_true", help="also run with the precision forced the other way")
+    parser.add_argument("--only", default=None, help="endpoint name part, e.g. visualize")
+    parser.add_argument("--browser", action="store_true", help="also time /activations in headless Chromium")
+    args = parser.parse_args()
+    flags = sorted(cpu_flags() & {"avx2", "fma", "avx512f", *NATIVE_CPU_FLAGS})
+    print(f"CPU flags that matter: {' '.join(flags) or 'none'}; {os.cpu_count()} cores; "
+          f"run as: {'an AVX2 CPU (ONEDNN_MAX_CPU_ISA=AVX2)' if args.cpu == 'avx2' else 'this CPU'}")
+    folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"latency-{os.getpid()}"
+    folder.mkdir(exist_ok=True)
+    photos = held_out_photos(folder)
+    info, ours = measure(args, server_env(args.cpu, None, "600"), photos, again=True)
+    print(f"precision: {info['precision']}, because {info['precision_reason']}")
+    other = None
+    if args.compare:
+        forced = "float32" if info["precision"] == "bfloat16" else "bfloat16"
+        _, other = measure(args, server_env(args.cpu, forced, os.environ.get("VIZ_TIME_LIMIT", "150")), photos,
+                           again=False)
+    print(f"{'case':40} {'first':>7} {'end':>7}   again: first, end"
+          + (f"   {forced} forced: first, end (× ours)" if other else ""))
+    for label, endpoint, _ in cases(photos, args.only):
+        mine = ours[label]
+        line = f"{label:40} {mine['first']['first']:6.2f}s {mine['first']['total']:6.1f}s"
+        if "again" in mine:
+            line += f"   {mine['again']['first']:6.2f}s {mine['again']['total']:6.1f}s"
+        else:
+            line += " " * 20
+        if other:
+            theirs = other[label]["first"]
+            line += (f"   {theirs['first']:6.2f}s {theirs['total']:6.1f}s "
+                     f"({theirs['first'] / mine['first']['first']:.1f}×, {theirs['total'] / mine['first']['total']:.1f}×)")
+        print(line, flush=True)
+        print(f"    {quality(mine['first']['result'])[:220]}", flush=True)
+        if other:
+            print(f"    forced: {quality(other[label]['first']['result'])[:200]}", flush=True)
+        if "browser" in mine:
+            times = mine["browser"]
+            print(f"{'activations in Chromium, click to drawn':40} {min(times):6.2f}s {max(times):6.2f}s"
+                  "   (fastest, slowest of 3)", flush=True)
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@ the speed ratio is of the whole recipe, not of one change:
   Adam 1e-2 on pixels clipped to [0, 1]  L-BFGS with a line search
   starts from uniform noise              starts from flat grey (plus 0.01 noise)
   plain feature MSE, no prior            normalized feature error + total-variation prior
-  300 steps, always                      up to 200 steps, stops once the loss is flat (<1 % over 20)
+  300 steps, always                      up to its default steps, stops once the loss is flat (<1 % over 20)
   the whole conv network, run eagerly    a network cut at the layer, in a tf.function
-  float32                                bfloat16 from block3 on (float32 at block1-2)
+  float32                                the fast precision from block3 on (float32 at block1-2)
 
 (Eager, as the original did: compiled, TensorFlow would prune the layers the loss ignores.) The
 engine's time includes cutting the network, its target features and tracing; the reference's does
@@ -35,7 +35,8 @@ import tensorflow as tf
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from viz import images  # noqa: E402
 from viz.model import load_backbone, network  # noqa: E402
-from viz.reconstruct import EVERY_BLOCK, psnr, reconstruct  # noqa: E402
+from viz.precision import fast_precision  # noqa: E402
+from viz.reconstruct import DEFAULT_RUN, EVERY_BLOCK, psnr, reconstruct  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
 
 configure_runtime()
@@ -86,7 +87,7 @@ def reference_loop(backbone, photo, layer, measure, steps=300, lr=1e-2, seed=0):
     return images.to_uint8(x.numpy()[0]), error, seconds, trace
 
 
-def engine(backbone, photo, layer, measure, steps=200):
+def engine(backbone, photo, layer, measure, steps=DEFAULT_RUN.steps):
     """`viz.reconstruct` at its defaults, timed only while it runs; same returns as `reference_loop`."""
     run = reconstruct(backbone, photo, [layer], size=max(photo.shape[:2]), steps=steps, every=EVERY)
     seconds, trace, result = 0.0, [], None
@@ -109,9 +110,9 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--photo", default="examples/astronaut.jpg")
     parser.add_argument("--layers", nargs="+", default=list(EVERY_BLOCK))
-    parser.add_argument("--size", type=int, default=224, help="long side of the photo, px")
+    parser.add_argument("--size", type=int, default=DEFAULT_RUN.size, help="long side of the photo, px")
     parser.add_argument("--ref-steps", type=int, default=300, help="the reference's steps (the original's 300)")
-    parser.add_argument("--steps", type=int, default=200, help="the engine's most steps (its default 200)")
+    parser.add_argument("--steps", type=int, default=DEFAULT_RUN.steps, help="the engine's most steps (its default)")
     args = parser.parse_args()
     backbone = load_backbone("hed")
     photo = images.fit_long_side(images.load_image(args.photo), args.size)
@@ -120,7 +121,7 @@ def main():
           f"{psnr(grey, photo):.1f} dB and edge r {edge_correlation(grey, photo):.2f} against it")
     print(f"reference: Adam 1e-2, noise start, feature MSE, no prior, {args.ref_steps} steps, whole network eager; "
           f"engine: L-BFGS, grey start, TV prior, ≤ {args.steps} steps with convergence stop, network cut at "
-          f"the layer, compiled, bfloat16 from block3\n")
+          f"the layer, compiled, {fast_precision().name} from block3\n")
     print(f"{'layer':<14}{'':>3}{'ref PSNR':>9}{'ref err':>9}{'ref s':>8}  |{'PSNR':>7}{'err':>8}{'s':>7}"
           f"  |{'speed ×':>8}")
     sheet, rows = [photo], []

@@ -1,18 +1,18 @@
 """Channel visualization quality: the Lucid preset against two plain baselines, offline weights.
 
-16 channels spread over block3_conv3, block4_conv3 and block5_conv3, 256 steps at 224 px (the app
-itself defaults to the lucid preset, 160 steps coarse to fine, at 160 px; this prints that). For each
+16 channels spread over block3_conv3, block4_conv3 and block5_conv3, by default at the app's default
+steps and size (the lucid preset, coarse to fine; this prints them). For each
 layer it prints how many results are flat (pixel std < 0.03, i.e. grey squares), the ratio of the
 optimized channel's mean (post-ReLU) activation to the highest mean activation that channel reaches
 on the example photos, and seconds. Two baselines: "naive" is the original approach, Adam on raw
 pixels maximizing the channel's post-ReLU mean at full size (its gradient is zero on a channel
 silent at the start, so those stay grey); "raw" is the app's own raw preset, Adam on pixels with
 no transforms but the pre-ReLU objective and the app's coarse-to-fine plan, so it isolates what
-the lucid preset's Fourier colour and transforms add. Both presets run in bfloat16 as the app does;
+the lucid preset's Fourier colour and transforms add. Both presets run in the fast precision as the app does;
 the naive loop in float32. A contact sheet (naive, raw and Lucid rows,
 per layer) goes to benchmarks/out/.
 
-Run: python benchmarks/visualization.py [--steps 256] [--size 224]
+Run: python benchmarks/visualization.py [--steps N] [--size PX]
 """
 
 import argparse
@@ -26,9 +26,8 @@ import tensorflow as tf
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from viz import images  # noqa: E402
 from viz.model import features, load_backbone, network, units  # noqa: E402
-from viz.visualize import NOISE_STAGES, visualize  # noqa: E402
+from viz.visualize import CHANNEL_RUN, NOISE_STAGES, visualize  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
-from ui.visualization import STEPS as APP_STEPS  # noqa: E402
 
 configure_runtime()
 
@@ -79,14 +78,14 @@ def app_preset(backbone, layer, channels, steps, size, preset):
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("--steps", type=int, default=256)
-    parser.add_argument("--size", type=int, default=224)
+    parser.add_argument("--steps", type=int, default=CHANNEL_RUN.steps)
+    parser.add_argument("--size", type=int, default=CHANNEL_RUN.size)
     args = parser.parse_args()
     backbone = load_backbone("hed")
     photos = [images.fit_long_side(images.load_image(p), args.size) for p in sorted((ROOT / "examples").glob("*.jpg"))]
     stages = ", ".join(f"{share:.0%} of the steps at size/{divisor:.3g}" for divisor, share in NOISE_STAGES)
     print(f"{len(photos)} example photos; {args.steps} steps at {args.size} px (the app's default: preset lucid, "
-          f"{APP_STEPS} steps coarse to fine: {stages})\n")
+          f"{CHANNEL_RUN.steps} steps at {CHANNEL_RUN.size} px, coarse to fine: {stages})\n")
     print(f"{'layer':<14}{'run':<7}{'flat':>10}{'min ratio':>9}{'median':>9}{'seconds':>9}")
     rows = []
     for layer, count in LAYERS.items():

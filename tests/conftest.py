@@ -93,6 +93,23 @@ def scaled_backbone(backbone, factor: float):
     return Backbone(conv, (), source=f"{backbone.source}×{factor:g}", note="scaled features")
 
 
+@pytest.fixture
+def bfloat16():
+    """The fast precision forced to bfloat16, as a machine with native bfloat16 chooses it, whatever
+    this machine is (elsewhere TensorFlow emulates it: slower, the same numbers)."""
+    from viz import precision
+
+    old = os.environ.get(precision.ENV)
+    os.environ[precision.ENV] = "bfloat16"
+    precision.fast_precision.cache_clear()
+    yield precision.fast_precision()
+    if old is None:
+        del os.environ[precision.ENV]
+    else:
+        os.environ[precision.ENV] = old
+    precision.fast_precision.cache_clear()
+
+
 @pytest.fixture(scope="session")
 def photo():
     """A real photo (the cat example), small."""

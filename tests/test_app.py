@@ -16,6 +16,15 @@ def test_model_info_reports_the_weights(client):
     assert "block5_conv3" in info["layers"]
 
 
+def test_model_info_and_the_header_say_which_precision_runs_and_why(client, backbone):
+    from viz.precision import fast_precision
+
+    info = client.predict(api_name="/model_info")
+    chosen = fast_precision()
+    assert (info["precision"], info["precision_reason"]) == (chosen.name, chosen.reason)
+    assert f"**Precision: {chosen.name}**, because {chosen.reason}" in app.header(backbone)
+
+
 def test_activations_returns_13_real_grids(client, tmp_path):
     path = tmp_path / "photo.jpg"
     Image.open(app.HERE / "examples" / "coffee.jpg").resize((1000, 900)).save(path)

@@ -154,7 +154,7 @@ def test_style_defaults_do_not_depend_on_the_features_scale(backbone, loud_backb
     style = images.load_image(str(ROOT / "examples" / "styles" / "mosaic.jpg"))
 
     def final(net, **kwargs):
-        return list(S.style_transfer(net, photo, style, size=64, steps=10, every=10, bfloat16=False,
+        return list(S.style_transfer(net, photo, style, size=64, steps=10, every=10, fast=False,
                                      **kwargs))[-1].images[0]
 
     content = images.fit_long_side(photo, 64)
@@ -175,7 +175,7 @@ def test_reconstruction_defaults_do_not_depend_on_the_features_scale(backbone, l
 def test_visualization_defaults_do_not_depend_on_the_features_scale(backbone, loud_backbone):
     def final(net):
         return list(V.visualize(net, "block4_conv1:7, block3_conv2", steps=8, size=64, every=8,
-                                bfloat16=False))[-1].images
+                                fast=False))[-1].images
 
     plain, loud = final(backbone), final(loud_backbone)
     assert all(mean_difference(a, b) < 0.01 for a, b in zip(plain, loud))

@@ -16,8 +16,9 @@ def test_error_falls_and_psnr_rises(backbone, photo):
     assert last.images[0].shape == last.target.shape == (43, 64, 3)
 
 
-def test_deep_layers_in_bfloat16_match_features_as_well_as_float32(backbone, photo, monkeypatch):
-    """block3 on computes in bfloat16 for speed: judged by the float32 network, it must invert as well."""
+def test_deep_layers_in_bfloat16_match_features_as_well_as_float32(backbone, photo, monkeypatch, bfloat16):
+    """block3 on computes in the fast precision: where that is bfloat16, judged by the float32
+    network, it must invert as well."""
     from viz.model import network
 
     def float32_error(blocks):

@@ -64,7 +64,7 @@ def test_the_total_loss_falls_on_the_real_weights(backbone, photo):
 
 def test_coarse_to_fine_starts_small_and_ends_at_full_size():
     plan = S.stage_plan((300, 400), 100, S.STAGES)
-    assert plan == [((75, 100), 30), ((150, 200), 10), ((300, 400), 60)]
+    assert plan == [((75, 100), 25), ((150, 200), 35), ((300, 400), 40)]
     assert S.stage_plan((300, 400), 100, ((1, 1.0),)) == [((300, 400), 100)]
 
 

@@ -119,7 +119,7 @@ def activations_tab(backbone: Backbone) -> ChannelPicker:
 
 def run_attribution(backbone: Backbone, image: str, target: str = "", methods: list[str] | None = None,
                     layer: str = attr.DEFAULT_LAYER, noise: float = 0.15, samples: int = attr.DEFAULT_SAMPLES,
-                    top: int = 3):
+                    top: int = attr.DEFAULT_TOP):
     """Heat maps of where the evidence for the target lies, laid over the photo with a colour scale."""
     photo = images.load_image(image)
     results = attr.attribution(backbone, photo, target=target or None, methods=methods or list(attr.METHODS),
@@ -150,7 +150,7 @@ def attribution_section(backbone: Backbone, image: gr.Image) -> None:
                 layer = gr.Dropdown(conv_layers(backbone), value=attr.DEFAULT_LAYER, label="Grad-CAM layer")
                 noise = Slider(0.0, 0.5, value=0.15, step=0.01, label="SmoothGrad noise (× value range)")
                 samples = Slider(1, attr.MAX_SAMPLES, value=attr.DEFAULT_SAMPLES, step=1, label="SmoothGrad samples")
-                top = Slider(1, 5, value=3, step=1, label="Top classes (with the classifier)",
+                top = Slider(1, 5, value=attr.DEFAULT_TOP, step=1, label="Top classes (with the classifier)",
                              visible=backbone.has_classifier)
                 explain = gr.Button("Explain", variant="primary")
             with gr.Column(scale=2):

@@ -136,7 +136,8 @@ def stream(run: Generator, view: Callable[[object], View], curve: bool = False, 
     Yields (gallery, curve, status, files), or (gallery, status, files) without a `curve`; files
     are None until the end, then the last state's PNGs and, if `gif` names one, the frames as a GIF."""
     rows, frames, last = [], [], None
-    for state in time_limited(run):
+    limited = TimeLimited(run)
+    for state in limited:
         last = view(state)
         rows += last.curve
         frames += [] if last.frame is None else [last.frame]
@@ -145,8 +146,8 @@ def stream(run: Generator, view: Callable[[object], View], curve: bool = False, 
         yield outputs([], [] if curve else None, "**No result**: the run ended before its first step.", None)
         return
     files = save_files(last.pngs, frames, gif)
-    yield outputs(last.gallery, rows if curve else None, status_line(last, running=False) + last.note + ending(last),
-                  files)
+    yield outputs(last.gallery, rows if curve else None,
+                  status_line(last, running=False) + last.note + ending(last, limited.cut), files)
 
 
 def outputs(gallery, rows: list[dict] | None, status: str, files) -> tuple:
@@ -156,18 +157,24 @@ def outputs(gallery, rows: list[dict] | None, status: str, files) -> tuple:
     return gallery, pd.DataFrame(rows) if rows else None, status, files
 
 
-def time_limited(run: Generator) -> Iterator:
-    """Yield from a streaming run until TIME_LIMIT seconds have passed, then close it; however it
-    ends (done, limit, Stop, disconnect), hand the memory it used back to the system."""
-    start = time.monotonic()
-    try:
-        for item in run:
-            yield item
-            if TIME_LIMIT and time.monotonic() - start > TIME_LIMIT:
-                return
-    finally:
-        run.close()
-        release_memory()
+class TimeLimited:
+    """A streaming run's states until TIME_LIMIT seconds have passed (then `cut` is True and the run
+    is closed); however it ends (done, limit, Stop, disconnect), the memory it used is handed back."""
+
+    def __init__(self, run: Generator):
+        self.run, self.cut = run, False
+
+    def __iter__(self) -> Iterator:
+        start = time.monotonic()
+        try:
+            for item in self.run:
+                yield item
+                if TIME_LIMIT and time.monotonic() - start > TIME_LIMIT:
+                    self.cut = True
+                    return
+        finally:
+            self.run.close()
+            release_memory()
 
 
 def save_files(pngs: dict[str, np.ndarray], frames: list[np.ndarray] = (), gif: str | None = None,
@@ -193,11 +200,14 @@ def status_line(view: View, running: bool = True) -> str:
     return line
 
 
-def ending(view: View) -> str:
-    """How a streamed run ended, for its status line."""
+def ending(view: View, cut: bool = False) -> str:
+    """How a streamed run ended, for its status line: every step done, converged early (finished:
+    more steps would change little), or cut by the time limit (unfinished)."""
+    if cut:
+        return f" · **cut by the {TIME_LIMIT:.0f} s time limit: unfinished** (fewer steps or a smaller size finish sooner)"
     if view.step >= view.steps:
         return " · done"
-    return f" · stopped early (converged, or the {TIME_LIMIT:.0f} s limit per run)"
+    return f" · done: converged at step {view.step} (more steps would change little)"
 
 
 def log10_loss(value: float) -> float:

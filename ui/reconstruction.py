@@ -8,15 +8,15 @@ import gradio as gr
 
 from viz import images
 from viz.model import Backbone
-from viz.reconstruct import EVERY_BLOCK, MAX_SIDE, MAX_STEPS, Reconstruction, reconstruct
+from viz.reconstruct import DEFAULT_RUN, EVERY_BLOCK, MAX_SIDE, MAX_STEPS, Reconstruction, reconstruct
 
 from .common import EXAMPLES, ImageInput, Number, Slider, View, log10_loss, stream, wire_run
 
 COMPARE = "compare several layers"
 
 
-def run_reconstruct(backbone: Backbone, image: str, layer: str = "block3_conv3", steps: int = 200,
-                    layer_set: list[str] | None = None, size: int = 224, smoothness: float = 1.0,
+def run_reconstruct(backbone: Backbone, image: str, layer: str = DEFAULT_RUN.layer, steps: int = DEFAULT_RUN.steps,
+                    layer_set: list[str] | None = None, size: int = DEFAULT_RUN.size, smoothness: float = 1.0,
                     alpha: float = 0.0, optimizer: str = "lbfgs", lr: float = 0.0, seed: int = 0,
                     stretch: bool = True):
     """Rebuild the image from one layer's (or several layers') features, streaming the progress."""
@@ -49,13 +49,13 @@ def reconstruction_tab(backbone: Backbone) -> None:
         with gr.Row():
             with gr.Column(scale=1):
                 image = ImageInput(type="filepath", label="Image", height=260, elem_id="reconstruction-image")
-                layer = gr.Dropdown(layer_choices, value="block3_conv3", label="Layer",
+                layer = gr.Dropdown(layer_choices, value=DEFAULT_RUN.layer, label="Layer",
                                     info=f"Or '{COMPARE}' to run the layers below side by side.")
-                steps = Slider(10, MAX_STEPS, value=200, step=10, label="Steps")
+                steps = Slider(10, MAX_STEPS, value=DEFAULT_RUN.steps, step=10, label="Steps")
                 with gr.Accordion("More settings", open=False):
                     layer_set = gr.Dropdown(backbone.layer_names, value=list(EVERY_BLOCK), multiselect=True,
                                             max_choices=6, label="Layers to compare")
-                    size = Slider(64, MAX_SIDE, value=224, step=16, label="Image size (long side, px)")
+                    size = Slider(64, MAX_SIDE, value=DEFAULT_RUN.size, step=16, label="Image size (long side, px)")
                     smoothness = Slider(0, 10, value=1.0, step=0.1, label="Smoothness (× total variation)",
                                         info="Scales the per-layer TV prior; 0 turns it off.")
                     alpha = Slider(0, 10, value=0.0, step=0.1, label="Alpha-norm weight",

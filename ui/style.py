@@ -19,10 +19,6 @@ STYLE_PAIRS = [["examples/cat.jpg", "examples/styles/swirls.jpg"],
                ["examples/coffee.jpg", "examples/styles/circles.jpg"]]
 MODES = ("style transfer", "style per layer")
 GIF_SIDE = 384  # px: the GIF of a run stays light whatever the output size
-# Measured at 384 px (astronaut + swirls): 60 steps 12 s, already clearly stylized; 100 steps 19 s;
-# 200 steps 36 s, little more to see (2026-11-29, through the API on a held-out photo: 100 steps
-# 15.4 s, 200 steps 29.5 s). With the tutorial's weights its loop's 300-step loss comes at step ~146.
-STEPS = 100
 TERM_COLOURS = {"style": "#7c3aed", "content": "#0ea5e9", "tv": "#f97316"}
 CURVE_CAPTION = ("Style transfer runs coarse to fine: ¼ size, then ½, then full size. Where a finer stage begins, "
                  "style and content jump up: its upsampled image lacks the fine detail the network now sees.")
@@ -31,7 +27,8 @@ CURVE_CAPTION = ("Style transfer runs coarse to fine: ¼ size, then ½, then ful
 def run_style_transfer(backbone: Backbone, content: str, style: str,
                        style_strength: float = math.log10(st.DEFAULT_WEIGHTS.style),
                        content_strength: float = math.log10(st.DEFAULT_WEIGHTS.content),
-                       smoothness: float = st.DEFAULT_WEIGHTS.tv, size: int = 384, steps: int = STEPS,
+                       smoothness: float = st.DEFAULT_WEIGHTS.tv, size: int = st.DEFAULT_RUN.size,
+                       steps: int = st.DEFAULT_RUN.steps,
                        start: str = "content", keep_colors: bool = False, style_scale: float = 1.0, seed: int = 0,
                        mode: str = MODES[0], layers: list[str] | None = None):
     """Gatys style transfer (or the per-layer study), streaming the image and the loss terms.
@@ -80,9 +77,10 @@ def style_tab(backbone: Backbone) -> None:
                 mode = gr.Radio(list(MODES), value=MODES[0], label="Mode")
                 style_strength = Slider(-4, 4, value=math.log10(st.DEFAULT_WEIGHTS.style), step=0.25,
                                         label="Style strength (log10 of the weight)")
-                steps = Slider(10, st.MAX_STEPS, value=STEPS, step=10, label="Steps",
-                               info=f"{STEPS} steps at 384 px: about 15 s on 2 CPU cores; Stop keeps the latest image.")
-                size = Slider(128, st.MAX_SIDE, value=384, step=32, label="Output size (long side, px)")
+                steps = Slider(10, st.MAX_STEPS, value=st.DEFAULT_RUN.steps, step=10, label="Steps",
+                               info="More steps or a larger size take longer; Stop keeps the latest image.")
+                size = Slider(128, st.MAX_SIDE, value=st.DEFAULT_RUN.size, step=32,
+                              label="Output size (long side, px)")
                 with gr.Accordion("More settings", open=False):
                     content_strength = Slider(-4, 4, value=math.log10(st.DEFAULT_WEIGHTS.content), step=0.25,
                                               label="Content strength (log10)")

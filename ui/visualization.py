@@ -11,18 +11,15 @@ from viz import visualize as vis
 from viz.model import Backbone
 from viz.targets import MAX_TARGETS
 
-from .common import CHANNEL_EXAMPLES, ImageInput, Number, Slider, View, stream, target_suggestions, wire_run
+from .common import ImageInput, Number, Slider, View, stream, target_suggestions, wire_run
 
 CUSTOM = "custom"
 KNOBS = ("parametrization", "lr", "jitter", "scale", "rotate", "blur", "tv")  # a preset's Settings, in order
-# Coarse to fine from noise (viz.visualize.NOISE_STAGES), 8 channels of block4_conv3 at 160 px on 2 cores:
-# 160 steps in 24 s, every channel ≥ 13× (median 24×) its best response on the example photos, none
-# flat; the old 256 full-size steps took 75 s for 20× (median 40×).
-STEPS = 160
 WHAT_SCORES = {"class": "logit", "channel": "mean response", "layer": "RMS"}
 
 
-def run_visualize(backbone: Backbone, targets: list[str] | str, steps: int = STEPS, size: int = 160,
+def run_visualize(backbone: Backbone, targets: list[str] | str, steps: int = vis.CHANNEL_RUN.steps,
+                  size: int = vis.CHANNEL_RUN.size,
                   preset: str = "lucid", start: str = "noise", photo: str | None = None, octaves: int = 1,
                   seed: int = 0, parametrization: str = "fourier", lr: float = 0.05, jitter: int = 8,
                   scale: float = 0.1, rotate: float = 10.0, blur: float = 0.0, tv: float = 0.0):
@@ -54,14 +51,9 @@ def caption(target: vis.Target, response: float, probability: float | None) -> s
     return text + (f" · p = {probability:.2f} under jitter" if probability is not None else "")
 
 
-def default_targets(backbone: Backbone) -> list[str]:
-    """What the tab visualizes when first opened: two classes with the classifier, else three channels."""
-    return ["goldfish", "tabby"] if backbone.has_classifier else CHANNEL_EXAMPLES[1:4]
-
-
 def visualization_tab(backbone: Backbone) -> None:
     """The tab's widgets, wired to /visualize; the knobs follow the preset and vice versa."""
-    defaults = default_targets(backbone)
+    defaults = vis.default_run(backbone)
     lucid = vis.PRESETS["lucid"]
     with gr.Tab("Class visualization", id="visualization", elem_id="tab-visualization"):
         gr.Markdown("Gradient ascent on what a class, a channel or a layer responds to: the images it most "
@@ -69,11 +61,11 @@ def visualization_tab(backbone: Backbone) -> None:
                     "classes (with the classifier), channels as `layer:channel`, or a whole layer (DeepDream).")
         with gr.Row():
             with gr.Column(scale=1):
-                targets = gr.Dropdown(target_suggestions(backbone), value=defaults, multiselect=True,
+                targets = gr.Dropdown(target_suggestions(backbone), value=list(defaults.targets), multiselect=True,
                                       allow_custom_value=True, max_choices=MAX_TARGETS, label="Targets (up to 8)",
                                       info="Type to search; any channel works, e.g. block4_conv1:311.")
-                steps = Slider(16, vis.MAX_STEPS, value=STEPS, step=16, label="Steps")
-                size = Slider(64, vis.MAX_SIDE, value=160, step=16, label="Image size (px)")
+                steps = Slider(16, vis.MAX_STEPS, value=defaults.steps, step=16, label="Steps")
+                size = Slider(64, vis.MAX_SIDE, value=defaults.size, step=16, label="Image size (px)")
                 preset = gr.Radio(["lucid", "raw", CUSTOM], value="lucid", label="Regularization",
                                   info="lucid: Fourier + decorrelated colour + transforms; raw: plain ascent.")
                 with gr.Accordion("Start from a photo (DeepDream)", open=False):

@@ -24,9 +24,10 @@ METHODS = ("Grad-CAM", "Grad-CAM++", "gradient", "SmoothGrad")
 SANITY_FAILS: tuple[str, ...] = ()  # methods whose maps survive weight randomization (see the tests)
 DEFAULT_LAYER = "block5_conv3"
 MAX_SAMPLES = 64
-# 8 noisy copies in bfloat16 keep the map (rank correlation 0.95 with 64 float32 copies of another
-# seed, benchmarks/attribution.py) at a third of the time of 25: 0.7 s at 224 px on 2 cores.
-DEFAULT_SAMPLES = 8
+# 6 noisy copies keep the map (rank correlation with 64 float32 copies of another seed: see
+# benchmarks/attribution.py) in a few seconds on the slowest CPU class.
+DEFAULT_SAMPLES = 6
+DEFAULT_TOP = 1  # with the classifier and no target: the top class (each one more costs as much again)
 
 
 @dataclass
@@ -40,7 +41,7 @@ class Attribution:
     photo: np.ndarray  # the image the maps belong to (uint8)
 
 
-def resolve_targets(backbone: Backbone, photo01: np.ndarray, target: str | None, top: int = 3) -> list[Target]:
+def resolve_targets(backbone: Backbone, photo01: np.ndarray, target: str | None, top: int = DEFAULT_TOP) -> list[Target]:
     """The named target, or (with the classifier, for an empty target) the top predicted classes."""
     if target and target.strip():
         return [parse_target(backbone, target.strip())]
@@ -63,7 +64,7 @@ def attribution(
     layer: str = DEFAULT_LAYER,
     noise: float = 0.15,
     samples: int = DEFAULT_SAMPLES,
-    top: int = 3,
+    top: int = DEFAULT_TOP,
     size: int = 224,
     seed: int = 0,
 ) -> list[Attribution]:
@@ -112,11 +113,11 @@ def score(outputs: dict, target: Target) -> tf.Tensor:
     return tf.reduce_mean(tf.reshape(values, (tf.shape(values)[0], -1)), axis=1)
 
 
-def score_gradients(backbone: Backbone, images01, target: Target, layer: str | None, bfloat16: bool = False):
+def score_gradients(backbone: Backbone, images01, target: Target, layer: str | None, fast: bool = False):
     """The one gradient helper: scores (B,), `layer`'s activations and their gradients, and the
-    gradients with respect to the [0, 1] pixels (the network in bfloat16 if asked)."""
+    gradients with respect to the [0, 1] pixels (the network in the fast precision if asked)."""
     names = [target.layer] + ([layer] if layer and layer != target.layer else [])
-    net = network(backbone, names, bfloat16)
+    net = network(backbone, names, fast)
     x = tf.convert_to_tensor(images01, tf.float32)
     with tf.GradientTape() as tape:
         tape.watch(x)
@@ -151,13 +152,13 @@ def saliency(pixel_grads: np.ndarray) -> np.ndarray:
 
 
 def smoothgrad(backbone: Backbone, image01: np.ndarray, target: Target, noise: float, samples: int,
-               seed: int, bfloat16: bool = True) -> np.ndarray:
-    """The gradient saliency averaged over `samples` noisy copies, computed as one batch, in bfloat16
-    unless told otherwise (the average of noisy gradients needs no more digits: see the benchmark)."""
+               seed: int, fast: bool = True) -> np.ndarray:
+    """The gradient saliency averaged over `samples` noisy copies, computed as one batch, in the fast
+    precision unless told otherwise (the average of noisy gradients needs no more digits: see the benchmark)."""
     rng = np.random.default_rng(seed)
     sigma = noise * float(image01.max() - image01.min())
     batch = image01[None] + rng.normal(0, sigma, (samples,) + image01.shape).astype(np.float32)
-    pixel_grads = score_gradients(backbone, batch, target, None, bfloat16)[3]
+    pixel_grads = score_gradients(backbone, batch, target, None, fast)[3]
     return images.normalize_robust(np.abs(pixel_grads).max(axis=-1).mean(axis=0))
 
 

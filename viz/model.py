@@ -23,6 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from .errors import InputError
+from .precision import fast_precision
 
 WEIGHTS_ENV = "VIZ_WEIGHTS"
 IMAGENET_HOST = "storage.googleapis.com"
@@ -315,16 +316,17 @@ def class_index(name: str) -> int:
     return lookup[key]
 
 
-def network(backbone: Backbone, names, bfloat16: bool = False):
+def network(backbone: Backbone, names, fast: bool = False):
     """[0, 1] RGB images of any size -> {layer: float32 activations}: resized to the classifier's
     square when a head layer is among `names` (differentiably, so the image keeps its own size), then
     VGG16's preprocessing and the cut extractor.
 
-    With `bfloat16`, the layers compute in bfloat16 (weights and results stay float32): about twice
-    as fast on CPUs with AVX-512 BF16, at about three significant digits. The same arguments give the
-    same function, so that runs through it can share a compiled step.
+    With `fast`, the layers compute in the process's fast precision (`precision.fast_precision`):
+    bfloat16 where the machine computes it natively, at about three significant digits (weights and
+    results stay float32); float32 elsewhere. The same arguments give the same function, so that runs
+    through it can share a compiled step.
     """
-    return cached_network(backbone, tuple(names), bfloat16)
+    return cached_network(backbone, tuple(names), fast and fast_precision().bfloat16)
 
 
 @lru_cache(maxsize=64)
@@ -340,6 +342,11 @@ def cached_network(backbone: Backbone, names: tuple, bfloat16: bool):
         return {name: tf.cast(value, tf.float32) for name, value in out.items()} if bfloat16 else out
 
     return run
+
+
+def fast_dtype(fast: bool = True) -> tf.DType:
+    """The dtype a fast path computes its own products in (Gram matrices): as `network(fast=fast)` does."""
+    return tf.bfloat16 if fast and fast_precision().bfloat16 else tf.float32
 
 
 @lru_cache(maxsize=2)

@@ -4,7 +4,7 @@ Mahendran & Vedaldi, "Understanding deep image representations by inverting them
 minimize ‖Φ(x) − Φ(x₀)‖² / ‖Φ(x₀)‖² plus a total-variation (β = 2) and an α-norm prior. The
 optimization sees the photo only through its features. Several layers run side by side, each as
 its own run of the shared loop, so each network is cut at its own layer; from block3 on it computes
-in bfloat16 (FLOAT32_BLOCKS).
+in the process's fast precision (FLOAT32_BLOCKS).
 """
 
 from __future__ import annotations
@@ -22,18 +22,29 @@ from .optimize import DEFAULT_LR, OPTIMIZERS, optimize, side_by_side
 from .param import pixels
 
 EVERY_BLOCK = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3")
+
+
+@dataclass(frozen=True)
+class ReconstructionRun:
+    """A reconstruction's default layer, steps and size (long side, px): sized to end well within the
+    time limit on the slowest CPU class; past these steps the picture hardly changes (benchmarks/latency.py)."""
+
+    layer: str = "block3_conv3"
+    steps: int = 120
+    size: int = 224
+
+
+DEFAULT_RUN = ReconstructionRun()
 # Total variation weight by depth: detail survives in shallow layers, deep ones need the prior.
 SMOOTHNESS = {"block1": 0.03, "block2": 0.3, "block3": 1.5, "block4": 1.5, "block5": 1.5}
 HEAD_SMOOTHNESS = 1.5
 MAX_STEPS, MAX_SIDE = 1000, 384
-# Layers from block3 on run the network in bfloat16 (measured at 224 px on a held-out photo:
-# block3_conv3 in 10 s instead of 16.5, block4_conv3 in 13 instead of 23.5, the float32 feature error
-# within 0.001 and the pictures alike); block1-2 keep float32, where bfloat16 ended block1_conv2 at
-# 35.0 dB instead of 37.6, and block2_conv2 (twice as fast) stopped early on the astronaut at feature
-# error 0.143 instead of 0.128.
+# Layers from block3 on run the network in the fast precision: bfloat16, where it is chosen, inverts
+# them as well as float32 (tests/test_reconstruct.py); block1-2 keep float32, whose fine detail
+# bfloat16 blurs (lower PSNR: benchmarks/reconstruction.py).
 FLOAT32_BLOCKS = ("block1", "block2")
-# A run ends once its loss fell by under 1 % over the last 20 steps (measured at 224 px: block1_conv2
-# then sits at 37.5 dB, where the last 80 of 300 steps added under 0.05 dB; deep layers keep going).
+# A run ends once its loss fell by under 1 % over the last 20 steps: shallow layers then hardly change
+# any more (their PSNR stays), deep layers keep going.
 CONVERGED = 0.01
 
 
@@ -55,10 +66,10 @@ class Reconstruction:
 def reconstruct(
     backbone: Backbone,
     photo: np.ndarray,
-    layers=EVERY_BLOCK[2:3],
+    layers=(DEFAULT_RUN.layer,),
     *,
-    steps: int = 200,
-    size: int = 224,
+    steps: int = DEFAULT_RUN.steps,
+    size: int = DEFAULT_RUN.size,
     smoothness: float = 1.0,
     alpha: float = 0.0,
     optimizer: str = "lbfgs",
@@ -89,7 +100,7 @@ def smoothness_for(layer: str) -> float:
 
 def invert(backbone, target, layer, steps, smoothness, alpha, optimizer, lr, seed, every):
     """One layer's run of the shared loop, from grey (with a whisper of noise), never from the photo."""
-    net = network(backbone, [layer], bfloat16=layer.split("_")[0] not in FLOAT32_BLOCKS)
+    net = network(backbone, [layer], fast=layer.split("_")[0] not in FLOAT32_BLOCKS)
     goal = np.asarray(net(images.to_float(target)[None])[layer])
     objective = objectives.feature_match(layer, goal, name="features")
     objective += smoothness * smoothness_for(layer) * objectives.total_variation(power=2.0, chroma=3.0)

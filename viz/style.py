@@ -5,8 +5,8 @@ style = mean over style layers of the mean squared Gram difference; content = me
 layers of the mean squared feature difference; total = style_weight·style + content_weight·content
 + tv_weight·Σ|neighbour differences|, on [0, 1] images. The app's default divides each term by its
 target's energy (TV per pixel), so one set of weights holds for any VGG16 weights (`Weights`). The
-fast path runs coarse to fine (30 % of the steps at 1/4 size, 10 % at 1/2) with L-BFGS on a slightly
-smoothed TV, the network in bfloat16.
+fast path runs coarse to fine (a quarter of the steps at 1/4 size, a third at 1/2) with L-BFGS on a
+slightly smoothed TV, the network in the process's fast precision.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import tensorflow as tf
 
 from . import images, objectives
 from .errors import check_choice, check_range
-from .model import Backbone, check_layers, network
+from .model import Backbone, check_layers, fast_dtype, network
 from .optimize import DEFAULT_LR, MIN_STAGE_SIDE, OPTIMIZERS, coarse_to_fine, optimize, side_by_side, stage_plan
 from .param import pixels
 
@@ -50,14 +50,28 @@ TUTORIAL_WEIGHTS = Weights(style=1e-2, content=1e4, tv=30.0, normalized=False)
 DEFAULT_WEIGHTS = Weights(style=10 ** 0.5, content=1.0, tv=2.0)
 STARTS = ("content", "noise", "style")
 MAX_SIDE, MAX_STEPS = 768, 1000
-# (divisor of the size, share of the steps), coarse to fine. Measured (benchmarks/style_transfer.py,
-# two pairs): 1/2 size helps within ~15 steps and no more after, so the full size gets the rest.
-STAGES = ((4, 0.3), (2, 0.1), (1, 0.6))
+
+
+@dataclass(frozen=True)
+class TransferRun:
+    """A style transfer's default size (long side, px) and steps: sized so that it ends on its own
+    well within the time limit on the slowest CPU class (2 cores, AVX2, float32), clearly stylized
+    (benchmarks/style_transfer.py --weights app, benchmarks/latency.py)."""
+
+    size: int = 320
+    steps: int = 70
+
+
+DEFAULT_RUN = TransferRun()
+# (divisor of the size, share of the steps), coarse to fine: a coarse step costs a fraction of a full
+# one, and the plan that reached the default's loss soonest per unit of time against the tutorial's
+# loop (benchmarks/style_transfer.py --weights app) gives the full size the last 40 %.
+STAGES = ((4, 0.25), (2, 0.35), (1, 0.4))
 PER_LAYER_TV = 0.1
 # The fast path minimizes TV with |d| smoothed within this of 0 (on [0, 1] pixels): plain |d| has a
-# kink that stalls L-BFGS. Measured when it came in (benchmarks/style_transfer.py, 384 px): the
-# tutorial loop's 300-step loss in 39 s instead of 99 s; 0.001 was as fast, 0.01 slower.
-TV_SMOOTH = 0.003
+# kink that stalls L-BFGS; smoothed much more, the image keeps noise that plain TV counts
+# (benchmarks/style_transfer.py).
+TV_SMOOTH = 0.001
 # A finer stage that starts from the content gets this share of the content's detail that the
 # coarser stage could not hold (measured: 384 px reaches the tutorial loop's loss ~6 % sooner; more
 # detail costs more in TV than it saves in content).
@@ -133,18 +147,18 @@ def energy(x: np.ndarray) -> float:
 
 
 def transfer_objective(backbone, content01, style01, style_layers, content_layers, weights: Weights,
-                       tv_smooth: float = 0.0, bfloat16: bool = False, upsampling: float = 1.0) -> objectives.Objective:
+                       tv_smooth: float = 0.0, fast: bool = False, upsampling: float = 1.0) -> objectives.Objective:
     """The total loss for one content and one style image (both [0, 1], batch of 1), see `Weights`.
 
     TV is smoothed at 0 by `tv_smooth` (see objectives.total_variation). A coarse stage whose result
     will be upsampled `upsampling` times weighs TV as the full-size image will have it. With
-    `bfloat16` the targets come from the network in bfloat16, as the image will be optimized through
-    it, and Gram products are in bfloat16.
+    `fast` the targets come from the network in the fast precision, as the image will be optimized
+    through it, and Gram products are in it too.
     """
-    net = network(backbone, list(style_layers) + list(content_layers), bfloat16)
+    net = network(backbone, list(style_layers) + list(content_layers), fast)
     style_features = net(style01[None])
     content_features = net(content01[None])
-    precision = tf.bfloat16 if bfloat16 else tf.float32
+    precision = fast_dtype(fast)
     grams = {layer: gram(style_features[layer], precision).numpy() for layer in style_layers}
     contents = {layer: content_features[layer].numpy() for layer in content_layers}
     total = (weights.style * style_loss(grams, weights.normalized, dtype=precision)
@@ -167,8 +181,8 @@ def style_transfer(
     style_weight: float | None = None,
     content_weight: float | None = None,
     tv_weight: float | None = None,
-    size: int = 384,
-    steps: int = 300,
+    size: int = DEFAULT_RUN.size,
+    steps: int = DEFAULT_RUN.steps,
     start: str = "content",
     keep_colors: bool = False,
     style_scale: float = 1.0,
@@ -176,7 +190,7 @@ def style_transfer(
     content_layers=CONTENT_LAYERS,
     optimizer: str = "lbfgs",
     coarse_to_fine_stages: bool = True,
-    bfloat16: bool = True,
+    fast: bool = True,
     seed: int = 0,
     every: int = 10,
 ) -> Iterator[Stylized]:
@@ -184,8 +198,8 @@ def style_transfer(
 
     `weights` (scale-free by default; TUTORIAL_WEIGHTS for the tutorial's objective), each term
     overridable by `style_weight`, `content_weight`, `tv_weight`. The fast path: coarse to fine,
-    L-BFGS on a TV smoothed at 0 (TV_SMOOTH), and the network in bfloat16 (about twice as fast on
-    CPUs with AVX-512 BF16; the loss moves by under 0.01 %). Coarse stages weigh TV as the upsampled
+    L-BFGS on a TV smoothed at 0 (TV_SMOOTH), and the network in the fast precision (`model.network`;
+    bfloat16 moves the loss by under 0.01 %). Coarse stages weigh TV as the upsampled
     image will have it, so they approximate the full-size objective; the last stage is it.
     """
     weights = checked_weights(weights, style_weight, content_weight, tv_weight)
@@ -201,10 +215,10 @@ def style_transfer(
     def run_stage(shape, stage_steps, previous):
         content01, style01 = prepare(full, style, shape, style_scale, keep_colors)
         objective = transfer_objective(backbone, content01, style01, style_layers, content_layers, weights,
-                                       TV_SMOOTH, bfloat16, upsampling=full.shape[0] / shape[0])
+                                       TV_SMOOTH, fast, upsampling=full.shape[0] / shape[0])
         init = starting_image(start, content01, style01, previous, seed)
         return optimize(objective, pixels((1,) + shape, init=init, seed=seed),
-                        network(backbone, objective.layers, bfloat16), steps=stage_steps, every=every,
+                        network(backbone, objective.layers, fast), steps=stage_steps, every=every,
                         optimizer=optimizer, lr=DEFAULT_LR[optimizer], seed=seed)
 
     for snapshot in coarse_to_fine(plan, run_stage):

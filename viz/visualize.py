@@ -25,10 +25,31 @@ from .targets import Target, parse_targets
 
 MAX_STEPS, MAX_SIDE, MAX_OCTAVES = 1000, 384, 4
 OCTAVE_SCALE = 1.4
-# From noise, coarse to fine: (divisor of the size, share of the steps). Measured on 8 channels of
-# block4_conv3 at 160 px: 160 steps so planned take 24 s where 256 full-size steps took 75 s, and the
-# half-size start gives larger, more coherent patterns (responses ≥ 13× the photos' best, none flat).
+# From noise, coarse to fine: (divisor of the size, share of the steps). Cheaper than as many
+# full-size steps, and the half-size start gives larger, more coherent patterns (benchmarks/visualization.py).
 NOISE_STAGES = ((2, 0.6), (4 / 3, 0.2), (1, 0.2))
+
+
+@dataclass(frozen=True)
+class VisualizationRun:
+    """A visualization's default targets, steps and size (px): sized to end on its own well within the
+    time limit on the slowest CPU class (2 cores, AVX2, float32), every channel's picture still far
+    above what photos make it do (benchmarks/visualization.py, benchmarks/latency.py)."""
+
+    targets: tuple[str, ...]
+    steps: int
+    size: int
+
+
+# Channels work with any weights. A class runs the classifier's 224×224 head at every step whatever the
+# picture's size, so its default is one class at 224 px with fewer steps.
+CHANNEL_RUN = VisualizationRun(("block4_conv3:42", "block4_conv3:97", "block5_conv3:7"), steps=112, size=128)
+CLASS_RUN = VisualizationRun(("goldfish",), steps=48, size=224)
+
+
+def default_run(backbone: Backbone) -> VisualizationRun:
+    """The default run for these weights: a class with the classifier, channels without it."""
+    return CLASS_RUN if backbone.has_classifier else CHANNEL_RUN
 
 
 @dataclass(frozen=True)
@@ -82,14 +103,14 @@ def visualize(
     backbone: Backbone,
     targets,
     *,
-    steps: int = 256,
-    size: int = 224,
+    steps: int = CHANNEL_RUN.steps,
+    size: int = CHANNEL_RUN.size,
     preset: str = "lucid",
     start: np.ndarray | None = None,
     octaves: int = 1,
     seed: int = 0,
     every: int = 16,
-    bfloat16: bool = True,
+    fast: bool = True,
     **knobs,
 ) -> Iterator[Visualization]:
     """Images that excite each target, one batch for all; yields progress every `every` steps.
@@ -97,8 +118,8 @@ def visualize(
     `start` (a uint8 photo) starts from that photo instead of noise; `octaves` > 1 then runs at
     growing sizes, each octave continuing from the last. `knobs` override the preset's Settings.
     Images keep `size` (or the photo's aspect) whatever the targets; the network resizes them to the
-    classifier's square when a class is among them. The network runs in bfloat16 unless told
-    otherwise (about twice as fast on CPUs with AVX-512 BF16).
+    classifier's square when a class is among them. The network runs in the process's fast
+    precision unless told otherwise (`model.network`).
     """
     chosen = parse_targets(backbone, targets)
     steps = check_range("Steps", steps, 1, MAX_STEPS)
@@ -106,7 +127,7 @@ def visualize(
     octaves = check_range("Octaves", octaves, 1, MAX_OCTAVES) if start is not None else 1
     settings = settings_for(preset, **knobs)
     objective = build_objective(backbone, chosen, settings)
-    net = network(backbone, objective.layers, bfloat16)
+    net = network(backbone, objective.layers, fast)
     robustness = make_transform(settings)
     shape = (size, size) if start is None else images.fit_long_side(start, size).shape[:2]
     begin = time.perf_counter()
