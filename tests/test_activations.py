@@ -70,3 +70,12 @@ def test_with_a_classifier_there_are_five_labels_and_fc2(classifier_backbone, ph
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0001
     assert all(isinstance(label, str) and label for label, _ in result.top5)
     assert result.fc2.shape == (256, 256, 3)
+
+
+def test_only_layers_with_feature_maps_each_once(backbone, photo):
+    from viz.errors import InputError
+
+    assert A.check_map_layers(backbone, ["block2_pool", "block1_conv1", "block2_pool"]) == ["block1_conv1", "block2_pool"]
+    assert len(A.check_map_layers(backbone, None)) == 13
+    with pytest.raises(InputError, match="has no feature maps"):
+        A.check_map_layers(backbone, ["block1_conv1", "fc1"])

@@ -49,8 +49,8 @@ def test_reconstruct_from_the_classifier(classifier_client, layer):
     assert png(gallery[1]["image"]).shape[1] == 64
 
 
-def test_visualize_eight_classes_from_noise(classifier_client):
-    classes = ["goldfish", "tabby", "school bus", "volcano", "flamingo", "pizza", "lemon", "castle"]
+def test_visualize_classes_from_noise(classifier_client):
+    classes = ["goldfish", "school bus", "volcano"]  # a batch of eight: test_imagenet_path.py
     gallery, status, files = classifier_client.predict(classes, 16, 64, api_name="/visualize")
     assert [g["caption"].split(" ·")[0] for g in gallery] == classes
     assert all("under jitter" in g["caption"] for g in gallery)
@@ -59,9 +59,9 @@ def test_visualize_eight_classes_from_noise(classifier_client):
 
 def test_deepdream_of_classes_from_a_photo_over_four_octaves(classifier_client):
     gallery, status, files = classifier_client.predict(
-        ["goldfish", "block4_conv3:42", "block3_conv1"], 16, 96, "lucid", "photo", handle_file(CAT), 4,
+        ["goldfish", "block4_conv3:42", "block3_conv1"], 8, 96, "lucid", "photo", handle_file(CAT), 4,
         api_name="/visualize")
-    assert "Step 16 / 16" in status
+    assert "Step 8 / 8" in status
     assert [png(g["image"]).shape[:2] for g in gallery] == [(64, 96)] * 3  # the photo's aspect at 96 px
 
 

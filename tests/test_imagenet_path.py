@@ -88,7 +88,7 @@ EIGHT_CLASSES = ["goldfish", "tabby", "school bus", "volcano", "flamingo", "pizz
 
 
 def test_a_batch_of_eight_classes_from_noise(classifier_backbone):
-    runs = list(V.visualize(classifier_backbone, EIGHT_CLASSES, steps=4, size=64, every=2))
+    runs = list(V.visualize(classifier_backbone, EIGHT_CLASSES, steps=2, size=64, every=1))
     assert [t.text for t in runs[-1].targets] == EIGHT_CLASSES
     assert all(im.shape == (64, 64, 3) for im in runs[-1].images)
     assert np.mean(runs[-1].responses) > np.mean(runs[0].responses)

@@ -13,7 +13,8 @@ from viz import images
 from viz.activations import ORDERS, VIEWS, activations, channel_at
 from viz.model import Backbone, conv_layers, pool_layers
 
-from .common import EXAMPLES, FORWARD, ImageInput, Slider, save_files, target_suggestions, wire
+from .common import (EXAMPLES, FORWARD, CheckboxGroup, Dropdown, ImageInput, Radio, Slider, save_files,
+                     target_suggestions, wire)
 
 WHAT_SCORES = {"class": "logit", "channel": "mean activation", "layer": "mean activation"}
 
@@ -78,12 +79,12 @@ def activations_tab(backbone: Backbone) -> ChannelPicker:
         with gr.Row():
             with gr.Column(scale=1):
                 image = ImageInput(type="filepath", label="Image", height=300, elem_id="activations-image")
-                layers = gr.Dropdown(layer_choices, value=conv_layers(backbone), multiselect=True,
+                layers = Dropdown(layer_choices, value=conv_layers(backbone), multiselect=True,
                                      label="Layers", info="Every conv layer by default; pooling layers too.")
                 top = Slider(1, 512, value=64, step=1, label="Channels per layer",
                              info="The top N by the order below (64 = an 8×8 grid, 512 = all).")
-                order = gr.Radio(list(ORDERS), value=ORDERS[0], label="Order channels by")
-                view = gr.Radio(list(VIEWS), value=VIEWS[0], label="View",
+                order = Radio(list(ORDERS), value=ORDERS[0], label="Order channels by")
+                view = Radio(list(VIEWS), value=VIEWS[0], label="View",
                                 info="Overlay lays each map over the greyscale photo: where does it fire?")
                 resolution = Slider(128, 448, value=224, step=16, label="Resolution (long side, px)")
                 run = gr.Button("Show activations", variant="primary")
@@ -142,12 +143,12 @@ def attribution_section(backbone: Backbone, image: gr.Image) -> None:
         with gr.Row():
             with gr.Column(scale=1):
                 # A default in both modes, so that API callers may send the image alone.
-                target = gr.Dropdown(target_suggestions(backbone), allow_custom_value=True, label="Target",
+                target = Dropdown(target_suggestions(backbone), allow_custom_value=True, label="Target",
                                      value="" if backbone.has_classifier else "block5_conv3",
                                      info=("Empty: the top predicted classes. " if backbone.has_classifier else "")
                                      + "A class, a channel (layer:channel) or a layer.")
-                methods = gr.CheckboxGroup(list(attr.METHODS), value=list(attr.METHODS), label="Methods")
-                layer = gr.Dropdown(conv_layers(backbone), value=attr.DEFAULT_LAYER, label="Grad-CAM layer")
+                methods = CheckboxGroup(list(attr.METHODS), value=list(attr.METHODS), label="Methods")
+                layer = Dropdown(conv_layers(backbone), value=attr.DEFAULT_LAYER, label="Grad-CAM layer")
                 noise = Slider(0.0, 0.5, value=0.15, step=0.01, label="SmoothGrad noise (× value range)")
                 samples = Slider(1, attr.MAX_SAMPLES, value=attr.DEFAULT_SAMPLES, step=1, label="SmoothGrad samples")
                 top = Slider(1, 5, value=attr.DEFAULT_TOP, step=1, label="Top classes (with the classifier)",

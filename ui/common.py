@@ -4,6 +4,7 @@ that streams an optimizing run (time limit, status line, loss curve, final files
 from __future__ import annotations
 
 import functools
+import html
 import inspect
 import math
 import os
@@ -19,7 +20,7 @@ import pandas as pd
 from gradio.utils import get_upload_folder
 
 from viz import images
-from viz.errors import InputError
+from viz.errors import InputError, quoted
 from viz.model import Backbone, conv_layers, imagenet_labels
 from viz.runtime import release_memory, two_at_a_time
 
@@ -63,16 +64,44 @@ def wire(button: gr.Button, fn, inputs: list, outputs: list, api_name: str, **op
 
 
 class ImageInput(gr.Image):
-    """An image upload passed on as its file path; files Gradio cannot open are passed on too, so
-    that `images.load_image` can say what is wrong with them."""
+    """An image upload passed on as its file path, undecoded: `images.load_image` decodes it (its
+    first frame only, its size checked first) and says what is wrong with a file that is no image.
+    Gradio's own Image would decode and convert every frame of an animation before that."""
 
     is_template = True  # drawn by Gradio's own Image component
 
     def preprocess(self, payload):
-        try:
+        if payload is None or payload.path:  # an upload, already checked to lie in Gradio's upload folder
+            return None if payload is None else str(payload.path)
+        try:  # a data: URL, written to a file by Gradio
             return super().preprocess(payload)
         except Exception:
-            return getattr(payload, "path", None)
+            return None
+
+
+class QuotesEscaped:
+    """Gradio's own refusals quote what was sent ("Value: ... is not in the list of choices"), and a
+    message shows as HTML: escaped and shortened here, so that a sent link or tag is only text."""
+
+    def preprocess(self, payload):
+        try:
+            return super().preprocess(payload)
+        except gr.Error as err:
+            text = str(err.message)
+            text = text if len(text) <= 400 else text[:399] + "…"
+            raise gr.Error(html.escape(text, quote=False), print_exception=False) from None
+
+
+class Dropdown(QuotesEscaped, gr.Dropdown):
+    is_template = True
+
+
+class Radio(QuotesEscaped, gr.Radio):
+    is_template = True
+
+
+class CheckboxGroup(QuotesEscaped, gr.CheckboxGroup):
+    is_template = True
 
 
 class Slider(gr.Slider):
@@ -94,11 +123,14 @@ class Number(gr.Number):
 
 
 def as_number(value, label) -> float:
-    """`value` as a float, or a message naming the widget."""
+    """`value` as a finite float, or a message naming the widget."""
     try:
-        return float(value)
-    except (TypeError, ValueError):
-        raise gr.Error(f"{label} must be a number, not {value!r}.", print_exception=False) from None
+        number = float(value)
+    except (TypeError, ValueError, OverflowError):
+        number = math.nan
+    if not math.isfinite(number):
+        raise gr.Error(f"{label} must be a number, not {quoted(value)}.", print_exception=False)
+    return number
 
 
 def target_suggestions(backbone: Backbone) -> list[str]:
@@ -204,7 +236,8 @@ def ending(view: View, cut: bool = False) -> str:
     """How a streamed run ended, for its status line: every step done, converged early (finished:
     more steps would change little), or cut by the time limit (unfinished)."""
     if cut:
-        return f" · **cut by the {TIME_LIMIT:.0f} s time limit: unfinished** (fewer steps or a smaller size finish sooner)"
+        return (f" · **cut by the {TIME_LIMIT:.0f} s time limit: unfinished** (fewer steps or a smaller size "
+                "finish sooner)")
     if view.step >= view.steps:
         return " · done"
     return f" · done: converged at step {view.step} (more steps would change little)"

@@ -11,7 +11,7 @@ from viz import atlas, images
 from viz.model import Backbone, conv_layers
 
 from .activations import ChannelPicker
-from .common import EXAMPLES, ROOT, ImageInput, Number, user_errors, wire
+from .common import Dropdown, EXAMPLES, ImageInput, Number, ROOT, user_errors, wire
 
 TAB_ID = "microscope"
 PENDING = np.full((atlas.TILE.size, atlas.TILE.size, 3), 235, np.uint8)  # a tile not computed yet
@@ -70,7 +70,7 @@ def microscope_tab(backbone: Backbone, tabs: gr.Tabs, demo: gr.Blocks, picker: C
                     "caricature. Links open a view: `?layer=block5_conv3&p=1` or `?unit=block4_conv3:42`. After "
                     "OpenAI's Microscope (2020).")
         with gr.Row():
-            layer = gr.Dropdown(layers, value="block5_conv3", label="Layer", scale=2)
+            layer = Dropdown(layers, value="block5_conv3", label="Layer", scale=2)
             page = Number(value=0, precision=0, minimum=0, label="Page", scale=1,
                           info=f"{atlas.PER_PAGE} channels a page")
             show = gr.Button("Show the atlas", variant="primary", scale=1)

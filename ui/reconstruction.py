@@ -10,7 +10,7 @@ from viz import images
 from viz.model import Backbone
 from viz.reconstruct import DEFAULT_RUN, EVERY_BLOCK, MAX_SIDE, MAX_STEPS, Reconstruction, reconstruct
 
-from .common import EXAMPLES, ImageInput, Number, Slider, View, log10_loss, stream, wire_run
+from .common import Dropdown, EXAMPLES, ImageInput, Number, Radio, Slider, View, log10_loss, stream, wire_run
 
 COMPARE = "compare several layers"
 
@@ -23,7 +23,7 @@ def run_reconstruct(backbone: Backbone, image: str, layer: str = DEFAULT_RUN.lay
     photo = images.load_image(image)
     layers = list(layer_set or EVERY_BLOCK) if layer == COMPARE else [layer]
     run = reconstruct(backbone, photo, layers=layers, steps=steps, size=size, smoothness=smoothness, alpha=alpha,
-                      optimizer=optimizer, lr=lr or None, seed=int(seed))
+                      optimizer=optimizer, lr=lr or None, seed=seed)
     yield from stream(run, functools.partial(reconstruction_view, stretch=stretch), curve=True, gif="reconstruction")
 
 
@@ -49,18 +49,18 @@ def reconstruction_tab(backbone: Backbone) -> None:
         with gr.Row():
             with gr.Column(scale=1):
                 image = ImageInput(type="filepath", label="Image", height=260, elem_id="reconstruction-image")
-                layer = gr.Dropdown(layer_choices, value=DEFAULT_RUN.layer, label="Layer",
+                layer = Dropdown(layer_choices, value=DEFAULT_RUN.layer, label="Layer",
                                     info=f"Or '{COMPARE}' to run the layers below side by side.")
                 steps = Slider(10, MAX_STEPS, value=DEFAULT_RUN.steps, step=10, label="Steps")
                 with gr.Accordion("More settings", open=False):
-                    layer_set = gr.Dropdown(backbone.layer_names, value=list(EVERY_BLOCK), multiselect=True,
+                    layer_set = Dropdown(backbone.layer_names, value=list(EVERY_BLOCK), multiselect=True,
                                             max_choices=6, label="Layers to compare")
                     size = Slider(64, MAX_SIDE, value=DEFAULT_RUN.size, step=16, label="Image size (long side, px)")
                     smoothness = Slider(0, 10, value=1.0, step=0.1, label="Smoothness (× total variation)",
                                         info="Scales the per-layer TV prior; 0 turns it off.")
                     alpha = Slider(0, 10, value=0.0, step=0.1, label="Alpha-norm weight",
                                    info="Keeps pixel values inside their range (α = 6).")
-                    optimizer = gr.Radio(["lbfgs", "adam"], value="lbfgs", label="Optimizer")
+                    optimizer = Radio(["lbfgs", "adam"], value="lbfgs", label="Optimizer")
                     lr = Number(value=0, minimum=0, maximum=10, label="Learning rate",
                                 info="0 = the optimizer's default (L-BFGS 1.0, Adam 0.02).")
                     seed = Number(value=0, precision=0, minimum=0, label="Seed")

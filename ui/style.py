@@ -11,7 +11,7 @@ from viz import images
 from viz import style as st
 from viz.model import Backbone, conv_layers
 
-from .common import ROOT, ImageInput, Number, Slider, View, log10_loss, stream, wire_run
+from .common import Dropdown, ImageInput, Number, ROOT, Radio, Slider, View, log10_loss, stream, wire_run
 
 STYLES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples" / "styles").glob("*.jpg"))
 STYLE_PAIRS = [["examples/cat.jpg", "examples/styles/swirls.jpg"],
@@ -37,12 +37,12 @@ def run_style_transfer(backbone: Backbone, content: str, style: str,
     content_photo, style_photo = images.load_image(content), images.load_image(style)
     if mode == MODES[1]:
         run = st.style_per_layer(backbone, content_photo, style_photo, layers=layers or list(st.STYLE_LAYERS),
-                                 size=min(int(size), st.MAX_SIDE // 2), steps=steps, start=start, seed=int(seed))
+                                 size=min(int(size), st.MAX_SIDE // 2), steps=steps, start=start, seed=seed)
     else:
         run = st.style_transfer(backbone, content_photo, style_photo, style_weight=10.0 ** style_strength,
                                 content_weight=10.0 ** content_strength, tv_weight=smoothness, size=size,
                                 steps=steps, start=start, keep_colors=keep_colors, style_scale=style_scale,
-                                seed=int(seed))
+                                seed=seed)
     yield from stream(run, functools.partial(style_view, per_layer=mode == MODES[1]), curve=True, gif="run")
 
 
@@ -74,7 +74,7 @@ def style_tab(backbone: Backbone) -> None:
                     content = ImageInput(type="filepath", label="Content", height=200, elem_id="style-content")
                     style = ImageInput(type="filepath", label="Style", height=200)
                 gr.Examples(STYLE_PAIRS, inputs=[content, style], label="Example pairs")
-                mode = gr.Radio(list(MODES), value=MODES[0], label="Mode")
+                mode = Radio(list(MODES), value=MODES[0], label="Mode")
                 style_strength = Slider(-4, 4, value=math.log10(st.DEFAULT_WEIGHTS.style), step=0.25,
                                         label="Style strength (log10 of the weight)")
                 steps = Slider(10, st.MAX_STEPS, value=st.DEFAULT_RUN.steps, step=10, label="Steps",
@@ -86,12 +86,12 @@ def style_tab(backbone: Backbone) -> None:
                                               label="Content strength (log10)")
                     smoothness = Slider(0, 50, value=st.DEFAULT_WEIGHTS.tv, step=0.5, label="Smoothness (TV weight)",
                                         info="Per pixel, against style and content errors that are relative.")
-                    start = gr.Radio(list(st.STARTS), value="content", label="Start from")
+                    start = Radio(list(st.STARTS), value="content", label="Start from")
                     keep_colors = gr.Checkbox(value=False, label="Keep the content's colours (luminance only)")
                     style_scale = Slider(0.25, 2.0, value=1.0, step=0.05, label="Style scale",
                                          info="The style image's size relative to the output.")
                     seed = Number(value=0, precision=0, minimum=0, label="Seed")
-                    layers = gr.Dropdown(conv_layers(backbone), value=list(st.STYLE_LAYERS), multiselect=True,
+                    layers = Dropdown(conv_layers(backbone), value=list(st.STYLE_LAYERS), multiselect=True,
                                          max_choices=6, label="Layers for 'style per layer'")
                 with gr.Row():
                     run = gr.Button("Stylize", variant="primary")

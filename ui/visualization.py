@@ -11,7 +11,7 @@ from viz import visualize as vis
 from viz.model import Backbone
 from viz.targets import MAX_TARGETS
 
-from .common import ImageInput, Number, Slider, View, stream, target_suggestions, wire_run
+from .common import Dropdown, ImageInput, Number, Radio, Slider, View, stream, target_suggestions, wire_run
 
 CUSTOM = "custom"
 KNOBS = ("parametrization", "lr", "jitter", "scale", "rotate", "blur", "tv")  # a preset's Settings, in order
@@ -28,7 +28,7 @@ def run_visualize(backbone: Backbone, targets: list[str] | str, steps: int = vis
                  blur=blur, tv=tv) if preset == CUSTOM else {}
     picture = images.load_image(photo) if start == "photo" else None
     run = vis.visualize(backbone, targets, steps=steps, size=size, preset="lucid" if preset == CUSTOM else preset,
-                        start=picture, octaves=octaves, seed=int(seed), **knobs)
+                        start=picture, octaves=octaves, seed=seed, **knobs)
     yield from stream(run, visualization_view)
 
 
@@ -61,19 +61,19 @@ def visualization_tab(backbone: Backbone) -> None:
                     "classes (with the classifier), channels as `layer:channel`, or a whole layer (DeepDream).")
         with gr.Row():
             with gr.Column(scale=1):
-                targets = gr.Dropdown(target_suggestions(backbone), value=list(defaults.targets), multiselect=True,
+                targets = Dropdown(target_suggestions(backbone), value=list(defaults.targets), multiselect=True,
                                       allow_custom_value=True, max_choices=MAX_TARGETS, label="Targets (up to 8)",
                                       info="Type to search; any channel works, e.g. block4_conv1:311.")
                 steps = Slider(16, vis.MAX_STEPS, value=defaults.steps, step=16, label="Steps")
                 size = Slider(64, vis.MAX_SIDE, value=defaults.size, step=16, label="Image size (px)")
-                preset = gr.Radio(["lucid", "raw", CUSTOM], value="lucid", label="Regularization",
+                preset = Radio(["lucid", "raw", CUSTOM], value="lucid", label="Regularization",
                                   info="lucid: Fourier + decorrelated colour + transforms; raw: plain ascent.")
                 with gr.Accordion("Start from a photo (DeepDream)", open=False):
-                    start = gr.Radio(["noise", "photo"], value="noise", label="Start from")
+                    start = Radio(["noise", "photo"], value="noise", label="Start from")
                     photo = ImageInput(type="filepath", label="Photo", height=200)
                     octaves = Slider(1, vis.MAX_OCTAVES, value=3, step=1, label="Octaves")
                 with gr.Accordion("Knobs (used when Regularization is 'custom')", open=False):
-                    knobs = [gr.Radio(["fourier", "pixels"], value=lucid.parametrization, label="Parametrization"),
+                    knobs = [Radio(["fourier", "pixels"], value=lucid.parametrization, label="Parametrization"),
                              Slider(0.001, 0.5, value=lucid.lr, label="Learning rate"),
                              Slider(0, 32, value=lucid.jitter, step=1, label="Jitter (px)"),
                              Slider(0, 0.5, value=lucid.scale, label="Scale (±)"),

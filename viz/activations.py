@@ -8,8 +8,8 @@ import numpy as np
 import tensorflow as tf
 
 from . import images
-from .errors import InputError
-from .model import Backbone, features, imagenet_labels
+from .errors import InputError, quoted
+from .model import Backbone, conv_layers, features, imagenet_labels, pool_layers
 from .runtime import two_at_a_time
 
 ORDERS = ("mean activation", "channel index")
@@ -38,14 +38,27 @@ def activations(
     order: str = ORDERS[0],
     view: str = VIEWS[0],
 ) -> Activations:
-    """Feature maps of `layers` (default: every conv layer) for a uint8 RGB photo, one grid each."""
-    layers = list(layers or [n for n in backbone.layer_names if "_conv" in n])
+    """Feature maps of `layers` (default: every conv layer; each once) for a uint8 RGB photo, one grid each."""
+    layers = check_map_layers(backbone, layers)
     maps = features(backbone, images.to_float(photo)[None], layers + [HEAT_LAYER])
     overlay = photo if view == VIEWS[1] else None
     grids = two_at_a_time(lambda name: layer_grid(name, maps[name][0], top, order, overlay), layers)
     heat = block_heatmap(photo, maps[HEAT_LAYER][0])
     top5, fc2 = classify(backbone, photo) if backbone.has_classifier else (None, None)
     return Activations(grids, heat, top5, fc2)
+
+
+def check_map_layers(backbone: Backbone, layers) -> list[str]:
+    """The conv and pooling layers asked for, each once, in the network's order (default: every conv
+    layer); an InputError for any other name. At most one grid per layer, however the list repeats."""
+    spatial = conv_layers(backbone) + pool_layers(backbone)
+    asked = [layers] if isinstance(layers, str) else list(layers or conv_layers(backbone))
+    unknown = [name for name in asked if name not in spatial]
+    if unknown:
+        raise InputError(f"{quoted(unknown[0])} has no feature maps to show; choose conv or pooling layers "
+                         f"such as block3_conv3 or block2_pool.")
+    wanted = set(asked)
+    return [name for name in backbone.layer_names if name in wanted]
 
 
 def layer_grid(name: str, maps: np.ndarray, top: int, order: str, photo=None) -> tuple[np.ndarray, str]:
@@ -86,7 +99,7 @@ def channel_at(backbone: Backbone, photo: np.ndarray, layer: str, top: int, orde
 def rank_channels(maps: np.ndarray, order: str) -> np.ndarray:
     """Channel indices, strongest mean activation first, or in index order."""
     if order not in ORDERS:
-        raise InputError(f"Unknown channel order {order!r}; use one of {ORDERS}.")
+        raise InputError(f"Unknown channel order {quoted(order)}; use one of {ORDERS}.")
     if order == ORDERS[1]:
         return np.arange(maps.shape[-1])
     return np.argsort(-maps.mean(axis=(0, 1)), kind="stable")

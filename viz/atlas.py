@@ -27,7 +27,7 @@ from PIL import Image
 
 from . import images
 from .activations import block_heatmap
-from .errors import InputError, check_range
+from .errors import InputError, check_range, quoted
 from .model import Backbone, conv_layers, features, units
 from .targets import parse_target
 from .visualize import visualize
@@ -240,7 +240,7 @@ def parse_unit(backbone: Backbone, text: str) -> tuple[str, int]:
     """`layer:channel` of a conv layer, or an InputError that says so."""
     target = parse_target(backbone, str(text or ""))
     if target.kind != "channel" or target.layer not in conv_layers(backbone):
-        raise InputError(f"A unit is a conv channel written layer:channel, e.g. block4_conv3:42; got {text!r}.")
+        raise InputError(f"A unit is a conv channel written layer:channel, e.g. block4_conv3:42; got {quoted(text)}.")
     return target.layer, int(target.unit)
 
 
@@ -295,7 +295,7 @@ def receptive_field(backbone: Backbone, layer: str) -> tuple[int, int, float]:
         stride *= step
         if item.name == layer:
             return size, stride, offset
-    raise InputError(f"Unknown layer {layer!r}.")
+    raise InputError(f"Unknown layer {quoted(layer)}.")
 
 
 def top_patches(backbone: Backbone, layer: str, channel: int, photos: dict[str, np.ndarray], count: int,

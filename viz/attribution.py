@@ -16,7 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import images
-from .errors import InputError, check_range
+from .errors import InputError, check_range, check_seed, quoted
 from .model import Backbone, features, imagenet_labels, network
 from .targets import Target, parse_target
 
@@ -72,10 +72,11 @@ def attribution(
     methods = [methods] if isinstance(methods, str) else list(methods or METHODS)
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
-        raise InputError(f"Unknown method {unknown[0]!r}; use {', '.join(METHODS)}.")
+        raise InputError(f"Unknown method {quoted(unknown[0])}; use {', '.join(METHODS)}.")
     noise = check_range("Noise level", noise, 0.0, 1.0)
     samples = check_range("Samples", samples, 1, MAX_SAMPLES)
     size = check_range("Image size", size, 64, 512)
+    seed = check_seed(seed)
     picture = images.fit_long_side(photo, size)  # the network squashes it to 224² for a class
     x = images.to_float(picture)[None]
     results = []
@@ -99,7 +100,7 @@ def gradcam_layer(backbone: Backbone, target: Target, layer: str) -> str:
     """Grad-CAM looks at `layer`, or at the target's own layer when `layer` lies deeper than it."""
     names = backbone.layer_names
     if layer not in names or "_conv" not in layer:
-        raise InputError(f"Grad-CAM needs a conv layer such as {DEFAULT_LAYER}; got {layer!r}.")
+        raise InputError(f"Grad-CAM needs a conv layer such as {DEFAULT_LAYER}; got {quoted(layer)}.")
     return layer if names.index(layer) <= names.index(target.layer) else target.layer
 
 

@@ -1,8 +1,22 @@
 """The one exception type whose message is meant for people, and the checks that raise it."""
 
+import html
+
+QUOTE_LIMIT = 40  # characters of a person's value quoted back in a message
+MAX_SEED = 2 ** 31 - 1
+
 
 class InputError(ValueError):
     """A problem with what the user gave (image, parameter, name): the message says what and how to fix it."""
+
+
+def quoted(value) -> str:
+    """A value someone sent, as a message quotes it back: its repr, shortened, with HTML escaped (Gradio
+    shows messages as HTML, where a quoted link or tag would otherwise be live)."""
+    text = repr(value)
+    if len(text) > QUOTE_LIMIT:
+        text = text[:QUOTE_LIMIT - 1] + "…"
+    return html.escape(text, quote=False)
 
 
 def check_range(name: str, value, low, high):
@@ -10,13 +24,19 @@ def check_range(name: str, value, low, high):
     try:
         number = type(low)(value)
     except (TypeError, ValueError):
-        raise InputError(f"{name} must be a number between {low} and {high}, not {value!r}.") from None
+        raise InputError(f"{name} must be a number between {low} and {high}, not {quoted(value)}.") from None
     if not low <= number <= high or number != number:
-        raise InputError(f"{name} must be between {low} and {high}; got {value}.")
+        raise InputError(f"{name} must be between {low} and {high}; got {quoted(number)}.")
     return number
 
 
-def check_choice(name: str, value, choices) -> None:
-    """An InputError naming the choices unless `value` is one of them."""
+def check_seed(seed) -> int:
+    """A random seed as an int, or an InputError: runs feed it to TensorFlow as a 64-bit integer."""
+    return check_range("Seed", seed, 0, MAX_SEED)
+
+
+def check_choice(name: str, value, choices):
+    """`value` if it is one of `choices`, else an InputError naming them."""
     if value not in choices:
-        raise InputError(f"Unknown {name.lower()} {value!r}: {name} must be one of {', '.join(choices)}.")
+        raise InputError(f"Unknown {name.lower()} {quoted(value)}: {name} must be one of {', '.join(choices)}.")
+    return value

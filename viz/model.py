@@ -22,7 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .errors import InputError
+from .errors import InputError, quoted
 from .precision import fast_precision
 
 WEIGHTS_ENV = "VIZ_WEIGHTS"
@@ -109,7 +109,7 @@ def layer_by_name(backbone: Backbone, name: str):
         if layer.name == name and layer.get_weights():
             return layer
     with_units = [layer.name for layer in backbone.layers if layer.get_weights()]
-    raise InputError(f"{name!r} is not a layer with channels; choose one of {', '.join(with_units)}.")
+    raise InputError(f"{quoted(name)} is not a layer with channels; choose one of {', '.join(with_units)}.")
 
 
 def check_layers(backbone: Backbone, layers, most: int = 6) -> list[str]:
@@ -122,7 +122,7 @@ def check_layers(backbone: Backbone, layers, most: int = 6) -> list[str]:
     for layer in layers:
         if layer not in backbone.layer_names:
             raise InputError(f"{layer} needs the ImageNet classifier, which these weights do not have."
-                             if layer in HEAD_LAYERS else f"Unknown layer {layer!r}.")
+                             if layer in HEAD_LAYERS else f"Unknown layer {quoted(layer)}.")
     return layers
 
 
@@ -141,7 +141,7 @@ def build_extractor(backbone: Backbone, names: tuple) -> keras.Model:
     order = [INPUT] + backbone.layer_names
     unknown = [n for n in names if n not in order]
     if unknown:
-        raise InputError(f"Unknown layer {unknown[0]!r}; this VGG16 has {', '.join(order[1:])}.")
+        raise InputError(f"Unknown layer {quoted(unknown[0])}; this VGG16 has {', '.join(order[1:])}.")
     deepest = max(order.index(n) for n in names) - 1
     side = backbone.input_side(names)
     inputs = keras.Input((side, side, 3))
@@ -312,7 +312,7 @@ def class_index(name: str) -> int:
     lookup = {label.lower(): i for i, label in enumerate(imagenet_labels())}
     key = name.strip().lower()
     if key not in lookup:
-        raise InputError(f"Unknown ImageNet class {name!r}: pick one of the 1000 ImageNet labels.")
+        raise InputError(f"Unknown ImageNet class {quoted(name)}: pick one of the 1000 ImageNet labels.")
     return lookup[key]
 
 

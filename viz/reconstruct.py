@@ -16,7 +16,7 @@ from typing import Iterator
 import numpy as np
 
 from . import images, objectives
-from .errors import check_choice, check_range
+from .errors import check_choice, check_range, check_seed
 from .model import Backbone, check_layers, network
 from .optimize import DEFAULT_LR, OPTIMIZERS, optimize, side_by_side
 from .param import pixels
@@ -86,6 +86,7 @@ def reconstruct(
     alpha = check_range("Alpha-norm weight", alpha, 0.0, 100.0)
     check_choice("Optimizer", optimizer, OPTIMIZERS)
     lr = check_range("Learning rate", DEFAULT_LR[optimizer] if lr is None else lr, 1e-4, 10.0)
+    seed = check_seed(seed)
     target = images.fit_long_side(photo, size)
     runs = [invert(backbone, target, layer, steps, smoothness, alpha, optimizer, lr, seed, every)
             for layer in layers]

@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import images, objectives
-from .errors import check_choice, check_range
+from .errors import check_choice, check_range, check_seed
 from .model import Backbone, check_layers, fast_dtype, network
 from .optimize import DEFAULT_LR, MIN_STAGE_SIDE, OPTIMIZERS, coarse_to_fine, optimize, side_by_side, stage_plan
 from .param import pixels
@@ -208,6 +208,7 @@ def style_transfer(
     style_scale = check_range("Style scale", style_scale, 0.25, 2.0)
     check_choice("Start", start, STARTS)
     check_choice("Optimizer", optimizer, OPTIMIZERS)
+    seed = check_seed(seed)
     full = images.fit_long_side(content, size)
     plan = stage_plan(full.shape[:2], steps, STAGES if coarse_to_fine_stages else ((1, 1.0),))
     begin = time.perf_counter()
@@ -311,6 +312,7 @@ def style_per_layer(
     size = check_range("Output size", size, 64, MAX_SIDE // 2)
     steps = check_range("Steps", steps, 1, MAX_STEPS)
     check_choice("Start", start, STARTS)
+    seed = check_seed(seed)
     content01 = images.to_float(images.fit_long_side(content, size))
     style01 = images.to_float(images.fit_long_side(style, size))
     runs = [one_layer_run(backbone, layer, content01, style01, start, steps, seed, every) for layer in layers]

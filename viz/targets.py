@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import InputError
+from .errors import InputError, quoted
 from .model import Backbone, class_index, imagenet_labels, unit_weights
 
 MAX_TARGETS = 8
@@ -44,16 +44,16 @@ def parse_target(backbone: Backbone, text: str) -> Target:
         try:
             index = int(channel)
         except ValueError:
-            raise InputError(f"In {text!r}, the channel after ':' must be a whole number.") from None
+            raise InputError(f"In {quoted(text)}, the channel after ':' must be a whole number.") from None
         unit_weights(backbone, layer, index)  # checks the layer and the channel range
         return Target(f"{layer}:{index}", "channel", layer, index)
     if text in backbone.layer_names:
         return Target(text, "layer", text)
     if not backbone.has_classifier:
         if text.lower() in (label.lower() for label in imagenet_labels()):
-            raise InputError(f"The class {text!r} needs the ImageNet classifier, which these weights "
+            raise InputError(f"The class {quoted(text)} needs the ImageNet classifier, which these weights "
                              f"({backbone.source}) do not have. Channels such as block4_conv3:42 work.")
-        raise InputError(f"Unknown target {text!r}: use a layer name, a channel like block4_conv3:42, "
+        raise InputError(f"Unknown target {quoted(text)}: use a layer name, a channel like block4_conv3:42, "
                          "or (with the ImageNet weights) a class name.")
     index = class_index(text)
     return Target(imagenet_labels()[index], "class", "predictions", index)

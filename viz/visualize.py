@@ -18,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import images, objectives, param, transforms
-from .errors import check_choice, check_range
+from .errors import check_choice, check_range, check_seed
 from .model import Backbone, network, unit_weights
 from .optimize import coarse_to_fine, optimize, scaled_shape, stage_plan, step_seed
 from .targets import Target, parse_targets
@@ -50,6 +50,9 @@ CLASS_RUN = VisualizationRun(("goldfish",), steps=48, size=224)
 def default_run(backbone: Backbone) -> VisualizationRun:
     """The default run for these weights: a class with the classifier, channels without it."""
     return CLASS_RUN if backbone.has_classifier else CHANNEL_RUN
+
+
+PARAMETRIZATIONS = ("fourier", "pixels")
 
 
 @dataclass(frozen=True)
@@ -89,6 +92,7 @@ def settings_for(preset: str, **knobs) -> Settings:
     check_choice("Preset", preset, PRESETS)
     chosen = {k: v for k, v in knobs.items() if v is not None}
     checked = {
+        "parametrization": lambda v: check_choice("Parametrization", v, PARAMETRIZATIONS),
         "lr": lambda v: check_range("Learning rate", v, 1e-4, 1.0),
         "jitter": lambda v: check_range("Jitter", v, 0, 32),
         "scale": lambda v: check_range("Scale", v, 0.0, 0.5),
@@ -126,6 +130,7 @@ def visualize(
     size = check_range("Image size", size, 64, MAX_SIDE)
     octaves = check_range("Octaves", octaves, 1, MAX_OCTAVES) if start is not None else 1
     settings = settings_for(preset, **knobs)
+    seed = check_seed(seed)
     objective = build_objective(backbone, chosen, settings)
     net = network(backbone, objective.layers, fast)
     robustness = make_transform(settings)

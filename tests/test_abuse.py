@@ -1,0 +1,120 @@
+"""Hostile input: crafted requests a stranger could send to the public Space. Each gets a clear
+message or a correct result, costs bounded memory, and leaves the server serving.
+(benchmarks/abuse.py sends them to `python app.py` in its own process and reports figures.)"""
+
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import handle_file
+from PIL import Image
+
+import app
+
+CAT = app.EXAMPLES[1]
+
+
+def still_serving(client):
+    grids, *_ = client.predict(handle_file(CAT), ["block1_conv1"], 4, api_name="/activations")
+    assert len(grids) == 1
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+class PeakRss:
+    """The highest resident memory of this process (the server runs in it) while the block runs."""
+
+    def __enter__(self):
+        self.start, self.peak, self.done = rss_mb(), 0.0, threading.Event()
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+        self.thread.start()
+        return self
+
+    def sample(self):
+        while not self.done.is_set():
+            self.peak = max(self.peak, rss_mb())
+            time.sleep(0.02)
+
+    def __exit__(self, *exc):
+        self.done.set()
+        self.thread.join()
+
+    @property
+    def growth(self) -> float:
+        return self.peak - self.start
+
+
+def many_frames_gif(path, frames: int = 100, side: int = 1000) -> str:
+    """A small file of many large frames: cheap to send, ~3 MB a frame once decoded."""
+    pictures = [Image.new("P", (side, side), color=k % 2) for k in range(frames)]
+    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=20)
+    return str(path)
+
+
+def test_an_animation_of_many_large_frames_costs_one_frame(client, tmp_path):
+    gif = many_frames_gif(tmp_path / "frames.gif")
+    assert Path(gif).stat().st_size < 2_000_000
+    still_serving(client)  # warm, so that only the upload's own cost is measured
+    with PeakRss() as memory:
+        grids, *_ = client.predict(handle_file(gif), ["block1_conv1"], 4, api_name="/activations")
+    assert len(grids) == 1
+    assert memory.growth < 150, memory.growth  # 100 frames decoded and converted: +370 MB
+
+
+def test_layers_are_deduplicated_and_only_spatial_ones_taken(client):
+    grids, *_ = client.predict(handle_file(CAT), ["block5_conv3"] * 40 + ["block1_conv1"], 4,
+                               api_name="/activations")
+    assert [g["caption"].split(" ·")[0] for g in grids] == ["block1_conv1", "block5_conv3"]
+    with pytest.raises(Exception, match="not in the list of choices"):  # Gradio's dropdown; viz says why too
+        client.predict(handle_file(CAT), ["fc1"], 4, api_name="/activations")
+
+
+def test_the_custom_preset_runs_with_its_knobs(client):
+    gallery, status, files = client.predict(["block3_conv3:5"], 16, 64, "custom", "noise", None, 1, 0,
+                                            "pixels", 0.05, 4, 0.05, 5.0, 0.0, 0.0, api_name="/visualize")
+    assert "Step 16 / 16" in status and len(files) == 1
+    with pytest.raises(Exception, match="not in the list of choices"):
+        client.predict(["block3_conv3:5"], 16, 64, "custom", "noise", None, 1, 0, "<b>wavelets</b>",
+                       api_name="/visualize")
+
+
+BAIT = '<a href="//example.invalid">claim your prize</a>'
+
+
+@pytest.mark.parametrize("endpoint,args,message", [
+    ("/unit", [BAIT * 3], "Unknown target"),
+    ("/unit", [BAIT + ":1"], "Unknown layer|not a layer"),
+    ("/visualize", [[BAIT]], "Unknown target"),
+    ("/attribution", [handle_file(CAT), BAIT], "Unknown target"),
+    ("/atlas", [BAIT], "not in the list of choices"),  # Gradio's own refusal, escaped too
+    ("/reconstruct", [handle_file(CAT), BAIT], "not in the list of choices"),
+])
+def test_quoted_input_comes_back_as_text_not_markup(client, endpoint, args, message):
+    with pytest.raises(Exception, match=message) as caught:
+        client.predict(*args, api_name=endpoint)
+    text = str(caught.value)
+    assert "<a" not in text and "</a>" not in text and len(text) < 1200, text
+
+
+@pytest.mark.parametrize("seed", [2 ** 70, -1])
+@pytest.mark.parametrize("endpoint,args", [
+    ("/visualize", [["block3_conv3:5"], 16, 64, "lucid", "noise", None, 1]),
+    ("/reconstruct", [handle_file(CAT), "block1_conv1", 10, None, 64, 1.0, 0.0, "lbfgs", 0.0]),
+])
+def test_seeds_out_of_range_get_a_clear_message(client, endpoint, args, seed):
+    with pytest.raises(Exception, match="Seed must be between 0 and|less than minimum value 0"):
+        client.predict(*args, seed, api_name=endpoint)
+
+
+@pytest.mark.parametrize("value", ["NaN", "inf", "abc"])
+def test_numbers_that_are_not_numbers_get_a_clear_message(client, value):
+    with pytest.raises(Exception, match="must be a number"):
+        client.predict(["block3_conv3:5"], 16, 64, "lucid", "noise", None, 1, value, api_name="/visualize")
+    still_serving(client)
