@@ -14,7 +14,8 @@ import sys
 import gradio as gr
 
 from ui.activations import activations_tab
-from ui.common import EXAMPLES, ROOT as HERE  # HERE: the folder of this file and examples/
+from ui.common import EXAMPLES, keep_cache_small
+from ui.common import ROOT as HERE  # HERE: the folder of this file and examples/
 from ui.microscope import microscope_tab
 from ui.reconstruction import reconstruction_tab
 from ui.style import STYLES, style_tab
@@ -80,6 +81,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def launch(demo: gr.Blocks, share: bool = False, block: bool = True, **kwargs) -> gr.Blocks:
     """Serve the app (GRADIO_SERVER_NAME/PORT apply); say plainly when a share link is not made."""
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
+    keep_cache_small()
     # ssr_mode/run_history off: mitigation for the gradio 6.31 advisory (CVE-2026-134825).
     demo.launch(share=share, ssr_mode=False, run_history=False, show_error=False,
                 max_file_size=MAX_UPLOAD, prevent_thread_lock=True, **kwargs)

@@ -25,7 +25,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from viz.images import fit_long_side  # noqa: E402
+from viz.images import fit_for_network  # noqa: E402
 
 
 def free_port() -> int:
@@ -42,8 +42,9 @@ def rss_mb(pid: int) -> float:
 
 
 def user_photo(folder: Path, user: int) -> tuple[str, tuple[int, int]]:
-    """A photo whose size is this user's alone (so results can be traced back to their owner)."""
-    width, height = 160 + 9 * user, 120
+    """A photo whose size is this user's alone (so results can be traced back to their owner, as far as
+    the few sizes the network sees tell them apart)."""
+    width, height = 130 + 37 * user, 120
     rng = np.random.default_rng(user)
     pixels = (rng.random((height // 8, width // 8, 3)) * 255).astype(np.uint8)
     path = folder / f"user{user}.png"
@@ -52,7 +53,8 @@ def user_photo(folder: Path, user: int) -> tuple[str, tuple[int, int]]:
 
 
 def expected_shape(size: tuple[int, int], side: int) -> tuple[int, int]:
-    return fit_long_side(np.zeros(size + (3,), np.uint8), side).shape[:2]
+    """The size the app gives a photo of `size` at long side `side` (few shapes: neighbours may share one)."""
+    return fit_for_network(np.zeros(size + (3,), np.uint8), side).shape[:2]
 
 
 def image_shape(path: str) -> tuple[int, int]:

@@ -118,3 +118,65 @@ def test_numbers_that_are_not_numbers_get_a_clear_message(client, value):
     with pytest.raises(Exception, match="must be a number"):
         client.predict(["block3_conv3:5"], 16, 64, "lucid", "noise", None, 1, value, api_name="/visualize")
     still_serving(client)
+
+
+def test_pruning_keeps_a_folder_within_its_bound_oldest_first(tmp_path):
+    import os
+
+    from viz.runtime import prune
+
+    now = time.time()
+    for k in range(10):
+        path = tmp_path / f"run-{k}" / "picture.png"
+        path.parent.mkdir()
+        path.write_bytes(b"x" * 1000)
+        for made in (path, path.parent):
+            os.utime(made, (now - 1000 + k, now - 1000 + k))  # run-0 is the oldest
+    fresh = tmp_path / "run-new" / "picture.png"
+    fresh.parent.mkdir()
+    fresh.write_bytes(b"x" * 5000)
+    left = prune(tmp_path, 6000, spare_seconds=60)
+    assert left == 6000 and fresh.exists()
+    assert sorted(p.parent.name for p in tmp_path.glob("*/*.png")) == ["run-9", "run-new"]
+    assert not (tmp_path / "run-0").exists()  # its emptied folder went too (it was old)
+    assert prune(tmp_path, 0, spare_seconds=60) == 5000  # the fresh file is spared
+
+
+def test_the_janitor_keeps_gradios_cache_within_its_bound(tmp_path):
+    from ui import common
+
+    for k in range(20):
+        (tmp_path / f"file-{k}").write_bytes(b"x" * 100_000)
+    common.keep_cache_small(str(tmp_path), limit_mb=0.5, every=0.1, spare_seconds=0.0)
+    deadline = time.monotonic() + 30
+    while sum(p.stat().st_size for p in tmp_path.iterdir()) > 0.5 * 2 ** 20 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert sum(p.stat().st_size for p in tmp_path.iterdir()) <= 0.5 * 2 ** 20
+
+
+def test_photos_of_many_sizes_reach_the_network_in_few_shapes():
+    from viz import images
+
+    rng = np.random.default_rng(0)
+    shapes = set()
+    for _ in range(300):
+        h, w = rng.integers(40, 3000, 2)
+        if max(h, w) / min(h, w) > images.MAX_ASPECT:
+            continue
+        fitted = images.fit_for_network(np.zeros((h, w, 3), np.uint8), 224)
+        assert max(fitted.shape[:2]) == 224 and all(side % images.SNAP == 0 for side in fitted.shape[:2])
+        shapes.add(fitted.shape)
+    assert len(shapes) <= 2 * 224 // images.SNAP  # each orientation, each short side
+
+
+def test_fitting_for_the_network_crops_and_never_stretches():
+    from viz import images
+
+    photo = np.zeros((300, 450, 3), np.uint8)
+    photo[..., 0] = np.arange(450)[None] // 2  # ramps across and down: stretching would change a slope
+    photo[..., 1] = np.arange(300)[:, None] // 2
+    fitted = images.fit_for_network(photo, 224).astype(float)
+    assert fitted.shape == (144, 224, 3)  # 149.3 rows → 144: a little cropped, top and bottom
+    across = np.polyfit(np.arange(224), fitted[72, :, 0], 1)[0]
+    down = np.polyfit(np.arange(144), fitted[:, 112, 1], 1)[0]
+    assert across == pytest.approx(450 / 224 / 2, rel=0.01) and down == pytest.approx(450 / 224 / 2, rel=0.01)

@@ -76,7 +76,9 @@ def test_top_classes_with_a_classifier(classifier_backbone, photo):
     assert results[0].score >= results[1].score
 
 
-def test_smoothgrad_is_one_batch(backbone, photo, monkeypatch):
+def test_smoothgrad_runs_in_batches_of_bounded_pixels(backbone, photo, monkeypatch):
+    """Few passes (each a batch of noisy copies), none larger than SMOOTHGRAD_PIXELS: the map is the
+    same as from one batch of them all."""
     calls = []
     original = A.score_gradients
 
@@ -86,7 +88,16 @@ def test_smoothgrad_is_one_batch(backbone, photo, monkeypatch):
 
     monkeypatch.setattr(A, "score_gradients", counting)
     A.attribution(backbone, photo, "block3_conv1", methods=["SmoothGrad"], samples=12, size=64)
-    assert 12 in calls and len(calls) == 2  # the plain pass and one batch of 12 noisy copies
+    assert calls == [1, 12]  # the plain pass, and 12 copies of 64 px fit one batch
+    x = np.asarray(photo, np.float32)[None] / 255.0
+    target = A.parse_target(backbone, "block3_conv1")
+    monkeypatch.setattr(A, "SMOOTHGRAD_PIXELS", 5 * x.shape[1] * x.shape[2])
+    calls.clear()
+    chunked = A.smoothgrad(backbone, x[0], target, 0.15, 12, seed=3, fast=False)
+    assert calls == [5, 5, 2]
+    monkeypatch.setattr(A, "SMOOTHGRAD_PIXELS", 10 ** 9)
+    np.testing.assert_allclose(chunked, A.smoothgrad(backbone, x[0], target, 0.15, 12, seed=3, fast=False),
+                               atol=1e-4)
 
 
 @pytest.mark.parametrize("kwargs,message", [

@@ -69,11 +69,12 @@ def test_top5_and_fc2(classifier_backbone, photo):
 
 def test_attribution_with_no_target_explains_the_top_classes(classifier_backbone, photo):
     results = A.attribution(classifier_backbone, photo, None, methods=["Grad-CAM", "gradient"], top=2)
-    logits = model.features(classifier_backbone, images.to_float(photo)[None], ["predictions"])["predictions"][0]
+    seen = images.fit_for_network(photo, 224)
+    logits = model.features(classifier_backbone, images.to_float(seen)[None], ["predictions"])["predictions"][0]
     best = [model.imagenet_labels()[i] for i in np.argsort(-logits)[:2]]
     assert [r.target.text for r in results] == best
     for r in results:
-        assert r.photo.shape == images.fit_long_side(photo, 224).shape
+        assert r.photo.shape == seen.shape
         assert all(m.shape == r.photo.shape[:2] and m.max() > 0 for m in r.maps.values())
 
 
@@ -81,7 +82,7 @@ def test_attribution_with_no_target_explains_the_top_classes(classifier_backbone
 def test_classifier_layers_invert(classifier_backbone, photo, layer):
     runs = list(R.reconstruct(classifier_backbone, photo, [layer], steps=6, size=64, every=3))
     assert runs[-1].feature_error[0] < runs[0].feature_error[0]
-    assert runs[-1].images[0].shape == images.fit_long_side(photo, 64).shape  # the user's size and aspect
+    assert runs[-1].images[0].shape == images.fit_for_network(photo, 64).shape  # the user's size and aspect
 
 
 EIGHT_CLASSES = ["goldfish", "tabby", "school bus", "volcano", "flamingo", "pizza", "lemon", "castle"]
@@ -100,7 +101,7 @@ def test_class_targets_from_a_photo_keep_the_size_at_any_octave(classifier_backb
     runs = list(V.visualize(classifier_backbone, ["goldfish", "tabby"], steps=octaves, size=80, start=photo,
                             octaves=octaves, every=1))
     assert runs[-1].step == octaves
-    assert [im.shape for im in runs[-1].images] == [images.fit_long_side(photo, 80).shape] * 2
+    assert [im.shape for im in runs[-1].images] == [images.fit_for_network(photo, 80).shape] * 2
 
 
 def test_classes_channels_and_layers_in_one_batch(classifier_backbone):
@@ -157,7 +158,7 @@ def test_style_defaults_do_not_depend_on_the_features_scale(backbone, loud_backb
         return list(S.style_transfer(net, photo, style, size=64, steps=10, every=10, fast=False,
                                      **kwargs))[-1].images[0]
 
-    content = images.fit_long_side(photo, 64)
+    content = images.fit_for_network(photo, 64)
     default, default_loud = final(backbone), final(loud_backbone)
     tutorial, tutorial_loud = final(backbone, weights=S.TUTORIAL_WEIGHTS), final(loud_backbone, weights=S.TUTORIAL_WEIGHTS)
     assert mean_difference(default, content) > 5  # it did stylize

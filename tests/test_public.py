@@ -77,7 +77,7 @@ def test_odd_but_valid_images_work(client, tmp_path, case):
     grids, heat, *_ = client.predict(handle_file(good_images(tmp_path)[case]), ["block2_conv1"], 4,
                                      api_name="/activations")
     h, w = np.asarray(Image.open(heat)).shape[:2]
-    assert (h, w) == ((224, 149) if case == "EXIF-rotated" else (149, 224))
+    assert (h, w) == ((224, 144) if case == "EXIF-rotated" else (144, 224))  # 120×80 at 224 px: 149 → 144
 
 
 def test_missing_images_are_asked_for(client):
@@ -135,16 +135,17 @@ def test_concurrent_users_each_get_their_own_results(client, app_url):
                                                          api_name="/activations")
         out[width] = grids[0]["caption"]
 
-    results: dict = {}
-    threads = [threading.Thread(target=run, args=(w, results)) for w in (150, 170, 190, 210)]
+    results: dict = {}  # widths whose maps differ in size after fitting for the network (few shapes)
+    threads = [threading.Thread(target=run, args=(w, results)) for w in (120, 150, 200, 300)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(120)
     assert len(results) == 4
     for width, caption in results.items():  # each map size follows from that user's own photo
-        h, w = images.fit_long_side(np.zeros((100, width, 3), np.uint8), 224).shape[:2]
+        h, w = images.fit_for_network(np.zeros((100, width, 3), np.uint8), 224).shape[:2]
         assert caption.startswith(f"block2_pool · {h // 4}×{w // 4}×128"), (width, caption)
+    assert len(set(results.values())) == 4
 
 
 def test_no_file_on_the_server_can_be_requested(app_url):

@@ -13,7 +13,7 @@ def test_error_falls_and_psnr_rises(backbone, photo):
     first, last = runs[1], runs[-1]
     assert last.feature_error[0] < 0.7 * first.feature_error[0]
     assert last.psnr[0] > first.psnr[0] + 1
-    assert last.images[0].shape == last.target.shape == (43, 64, 3)
+    assert last.images[0].shape == last.target.shape == (48, 64, 3)  # 43 rows snapped to a multiple of 16
 
 
 def test_deep_layers_in_bfloat16_match_features_as_well_as_float32(backbone, photo, monkeypatch, bfloat16):

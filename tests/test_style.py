@@ -71,7 +71,7 @@ def test_coarse_to_fine_starts_small_and_ends_at_full_size():
 def test_staged_run_ends_at_full_size(backbone, photo):
     style = S.images.load_image(STYLES / "swirls.jpg")
     runs = list(S.style_transfer(backbone, photo, style, size=128, steps=10, every=2))
-    assert runs[-1].step == 10 and runs[-1].images[0].shape == (85, 128, 3)
+    assert runs[-1].step == 10 and runs[-1].images[0].shape == (80, 128, 3)  # 85 rows snapped to 80
     assert runs[0].images[0].shape[1] == 32
 
 

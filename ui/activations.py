@@ -22,7 +22,7 @@ WHAT_SCORES = {"class": "logit", "channel": "mean activation", "layer": "mean ac
 def run_activations(backbone: Backbone, image: str, layers: list[str] | None = None, top: int = 64,
                     order: str = ORDERS[0], view: str = VIEWS[0], resolution: int = 224):
     """Feature maps of each layer, the block5 heat map, and (with the classifier) the top-5 classes."""
-    photo = images.fit_long_side(images.load_image(image), int(resolution))
+    photo = images.fit_for_network(images.load_image(image), int(resolution))
     result = activations(backbone, photo, layers=layers or None, top=int(top), order=order, view=view)
     top5 = {label: p for label, p in result.top5} if result.top5 else None
     # 13 large grids: written here at a fast PNG level (Gradio's own encoding took 0.36 of 0.8 s)
@@ -64,7 +64,7 @@ def layer_of(caption: str) -> str:
 def unit_at(backbone: Backbone, image: str, layer: str, top: int, order: str, resolution: int,
             evt: gr.SelectData) -> str:
     """The `layer:channel` under a click on the chosen grid (the grid recomputed from the same photo)."""
-    photo = images.fit_long_side(images.load_image(image), int(resolution))
+    photo = images.fit_for_network(images.load_image(image), int(resolution))
     channel = channel_at(backbone, photo, layer, int(top), order, *evt.index)
     if channel is None:
         raise gr.Error("That click fell between two channels; click inside a cell.", print_exception=False)

@@ -9,6 +9,7 @@ import inspect
 import math
 import os
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +23,7 @@ from gradio.utils import get_upload_folder
 from viz import images
 from viz.errors import InputError, quoted
 from viz.model import Backbone, conv_layers, imagenet_labels
-from viz.runtime import release_memory, two_at_a_time
+from viz.runtime import prune, release_memory, two_at_a_time
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository, where examples/ lies
 EXAMPLES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples").glob("*.jpg"))
@@ -31,6 +32,11 @@ OPTIMIZE = dict(concurrency_id="optimize", concurrency_limit=1, show_progress="m
 FORWARD = dict(concurrency_id="forward", concurrency_limit=2)
 # A run on a shared 2-vCPU Space stops after this many seconds (0: no limit), keeping what it made.
 TIME_LIMIT = float(os.environ.get("VIZ_TIME_LIMIT", 150))
+CUT = f" · **cut by the {TIME_LIMIT:.0f} s time limit: unfinished**"
+# The most Gradio's cache folder (uploads, every picture sent, downloads) may hold; the oldest files go
+# first, checked every JANITOR_SECONDS, sparing the files of the last FRESH_SECONDS (being sent).
+DISK_LIMIT_MB = float(os.environ.get("VIZ_DISK_MB", 1000))
+JANITOR_SECONDS, FRESH_SECONDS = 10.0, 20.0
 
 
 # ---------------------------------------------------------------- inputs and errors
@@ -79,29 +85,26 @@ class ImageInput(gr.Image):
             return None
 
 
-class QuotesEscaped:
-    """Gradio's own refusals quote what was sent ("Value: ... is not in the list of choices"), and a
-    message shows as HTML: escaped and shortened here, so that a sent link or tag is only text."""
+def quotes_escaped(component: type) -> type:
+    """A Gradio choice input whose own refusals ("Value: ... is not in the list of choices") are
+    shortened and HTML-escaped: they quote what was sent, and a message shows as HTML, where a sent
+    link or tag would be live. (A subclass of the component itself, so that Gradio draws it as one.)"""
+    class Escaped(component):
+        is_template = True
 
-    def preprocess(self, payload):
-        try:
-            return super().preprocess(payload)
-        except gr.Error as err:
-            text = str(err.message)
-            text = text if len(text) <= 400 else text[:399] + "…"
-            raise gr.Error(html.escape(text, quote=False), print_exception=False) from None
+        def preprocess(self, payload):
+            try:
+                return super().preprocess(payload)
+            except gr.Error as err:
+                text = str(err.message)
+                text = text if len(text) <= 400 else text[:399] + "…"
+                raise gr.Error(html.escape(text, quote=False), print_exception=False) from None
 
-
-class Dropdown(QuotesEscaped, gr.Dropdown):
-    is_template = True
-
-
-class Radio(QuotesEscaped, gr.Radio):
-    is_template = True
+    Escaped.__name__ = Escaped.__qualname__ = component.__name__
+    return Escaped
 
 
-class CheckboxGroup(QuotesEscaped, gr.CheckboxGroup):
-    is_template = True
+Dropdown, Radio, CheckboxGroup = (quotes_escaped(c) for c in (gr.Dropdown, gr.Radio, gr.CheckboxGroup))
 
 
 class Slider(gr.Slider):
@@ -209,6 +212,20 @@ class TimeLimited:
             release_memory()
 
 
+def keep_cache_small(folder: str | None = None, limit_mb: float = DISK_LIMIT_MB, every: float = JANITOR_SECONDS,
+                     spare_seconds: float = FRESH_SECONDS) -> threading.Thread:
+    """Start a thread that keeps Gradio's cache folder within `limit_mb`, every `every` seconds: what
+    one client can make the process hold on disk is bounded, however long it loops."""
+    def janitor():
+        while True:
+            prune(Path(folder or get_upload_folder()), limit_mb * 2 ** 20, spare_seconds=spare_seconds)
+            time.sleep(every)
+
+    thread = threading.Thread(target=janitor, name="cache-janitor", daemon=True)
+    thread.start()
+    return thread
+
+
 def save_files(pngs: dict[str, np.ndarray], frames: list[np.ndarray] = (), gif: str | None = None,
                fast: bool = False) -> list[str]:
     """Write a run's results (and its frames as `gif`.gif) into a new folder in Gradio's cache, so
@@ -236,8 +253,7 @@ def ending(view: View, cut: bool = False) -> str:
     """How a streamed run ended, for its status line: every step done, converged early (finished:
     more steps would change little), or cut by the time limit (unfinished)."""
     if cut:
-        return (f" · **cut by the {TIME_LIMIT:.0f} s time limit: unfinished** (fewer steps or a smaller size "
-                "finish sooner)")
+        return CUT + " (fewer steps or a smaller size finish sooner)"
     if view.step >= view.steps:
         return " · done"
     return f" · done: converged at step {view.step} (more steps would change little)"

@@ -11,29 +11,37 @@ from viz import atlas, images
 from viz.model import Backbone, conv_layers
 
 from .activations import ChannelPicker
-from .common import Dropdown, EXAMPLES, ImageInput, Number, ROOT, user_errors, wire
+from .common import CUT, EXAMPLES, OPTIMIZE, ROOT, Dropdown, ImageInput, Number, TimeLimited, user_errors, wire
 
 TAB_ID = "microscope"
 PENDING = np.full((atlas.TILE.size, atlas.TILE.size, 3), 235, np.uint8)  # a tile not computed yet
 
 
 def run_atlas(backbone: Backbone, cache: atlas.TileCache, layer: str = "block5_conv3", page: int = 0):
-    """A page of the layer's channel pictures: cached ones at once, the others as their batch finishes."""
-    for state in atlas.atlas_page(backbone, layer, int(page), cache):
+    """A page of the layer's channel pictures: cached ones at once, the others as their batch finishes
+    (within the time limit of every optimizing run)."""
+    limited = TimeLimited(atlas.atlas_page(backbone, layer, int(page), cache))
+    for state in limited:
         gallery = [(state.pictures.get(c, PENDING), f"{layer}:{c}" + ("" if c in state.pictures else " · computing…"))
                    for c in state.channels]
         done = len(state.pictures)
         status = (f"**{layer}**, page {state.page} of 0–{state.pages - 1}: {done} / {len(state.channels)} "
                   f"channels · {state.seconds:.0f} s" + (" · done" if done == len(state.channels) else ""))
         yield gallery, status
+    if limited.cut:
+        yield gallery, status + CUT + ": show the page again to go on (finished tiles are kept)"
 
 
 def run_unit(backbone: Backbone, cache: atlas.TileCache, unit: str, image: str | None = None):
     """A unit's page: where it fires, the examples' patches that excite it most, its pictures."""
     photo = images.load_image(image) if image else None
-    for page in atlas.unit_page(backbone, unit, photo, example_photos(), cache):
+    limited = TimeLimited(atlas.unit_page(backbone, unit, photo, example_photos(), cache))
+    for page in limited:
         figures = " · ".join(f"{k} {v:.2f}" for k, v in page.figures.items())
-        yield page.pictures, f"**{page.unit}** · {figures} · link: `{page.link}`"
+        about = f"**{page.unit}** · {figures} · link: `{page.link}`"
+        yield page.pictures, about
+    if limited.cut:
+        yield page.pictures, about + CUT
 
 
 @functools.lru_cache(maxsize=1)
@@ -50,8 +58,14 @@ def open_link(request: gr.Request):
     if query.get("unit"):
         return gr.Tabs(selected=TAB_ID), gr.skip(), gr.skip(), query["unit"], "unit"
     if query.get("layer"):
-        return gr.Tabs(selected=TAB_ID), query["layer"], int(query.get("p", 0) or 0), gr.skip(), "layer"
+        return gr.Tabs(selected=TAB_ID), query["layer"], page_number(query.get("p")), gr.skip(), "layer"
     return gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
+
+
+def page_number(text: str | None) -> int:
+    """An atlas page from a link's `p` (the first page when it is not a whole number)."""
+    text = (text or "").strip()
+    return int(text) if text.isdecimal() and len(text) < 6 else 0
 
 
 def unit_of_tile(layer: str, page: int, evt: gr.SelectData) -> str:
@@ -74,6 +88,7 @@ def microscope_tab(backbone: Backbone, tabs: gr.Tabs, demo: gr.Blocks, picker: C
             page = Number(value=0, precision=0, minimum=0, label="Page", scale=1,
                           info=f"{atlas.PER_PAGE} channels a page")
             show = gr.Button("Show the atlas", variant="primary", scale=1)
+            stop = gr.Button("Stop", variant="stop", scale=1)
         status = gr.Markdown(elem_id="atlas-status")
         tiles = gr.Gallery(label="Atlas (click a tile for its unit page)", columns=8, height=520, format="png",
                            object_fit="contain", elem_id="atlas")
@@ -88,19 +103,21 @@ def microscope_tab(backbone: Backbone, tabs: gr.Tabs, demo: gr.Blocks, picker: C
                                       elem_id="unit-pictures")
         atlas_run = functools.partial(run_atlas, backbone, cache)
         unit_run = functools.partial(run_unit, backbone, cache)
-        wire(show, atlas_run, [layer, page], [tiles, status], "atlas", concurrency_id="optimize",
-             concurrency_limit=1)
-        wire(open_unit, unit_run, [unit, photo], [pictures, about], "unit", concurrency_id="optimize",
-             concurrency_limit=1)
-        tiles.select(unit_of_tile, [layer, page], [unit], api_visibility="private").then(
-            user_errors(unit_run), [unit, photo], [pictures, about], api_visibility="private")
-        picker.grid.select(picker.name_unit, picker.inputs, [unit], api_visibility="private").success(
-            lambda: gr.Tabs(selected=TAB_ID), None, [tabs], api_visibility="private").then(
-            user_errors(unit_run), [unit, picker.photo], [pictures, about], api_visibility="private")
-        wanted = gr.State("")
-        demo.load(open_link, None, [tabs, layer, page, unit, wanted], api_visibility="private").then(
-            user_errors(functools.partial(follow_link, atlas_run, unit_run)), [wanted, layer, page, unit, photo],
-            [tiles, status, pictures, about], api_visibility="private")
+        # Every run here, however it starts (button, click, link), shares the optimizing tabs' one worker,
+        # time limit and memory release, and the Stop button.
+        runs = [wire(show, atlas_run, [layer, page], [tiles, status], "atlas", **OPTIMIZE),
+                wire(open_unit, unit_run, [unit, photo], [pictures, about], "unit", **OPTIMIZE)]
+        runs.append(tiles.select(unit_of_tile, [layer, page], [unit], api_visibility="private").success(
+            user_errors(unit_run), [unit, photo], [pictures, about], api_visibility="private", **OPTIMIZE))
+        runs.append(picker.grid.select(picker.name_unit, picker.inputs, [unit], api_visibility="private").success(
+            lambda: gr.Tabs(selected=TAB_ID), None, [tabs], api_visibility="private").success(
+            user_errors(unit_run), [unit, picker.photo], [pictures, about], api_visibility="private", **OPTIMIZE))
+        wanted = gr.State("")  # what a link asks for: set once per page view, a run only when it changes
+        demo.load(open_link, None, [tabs, layer, page, unit, wanted], api_visibility="private", queue=False)
+        runs.append(wanted.change(user_errors(functools.partial(follow_link, atlas_run, unit_run)),
+                                  [wanted, layer, page, unit, photo], [tiles, status, pictures, about],
+                                  api_visibility="private", **OPTIMIZE))
+        stop.click(None, cancels=runs)
     return unit
 
 

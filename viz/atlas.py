@@ -29,6 +29,7 @@ from . import images
 from .activations import block_heatmap
 from .errors import InputError, check_range, quoted
 from .model import Backbone, conv_layers, features, units
+from .runtime import prune
 from .targets import parse_target
 from .visualize import visualize
 
@@ -39,6 +40,7 @@ PER_PAGE, BATCH, FIRST_BATCH = 64, 8, 4
 # The unit page looks at a photo this large at most (long side, px): a 2000 px photo took 4.6 s and
 # 4.1 GB at its own size, and uploads may reach 40 megapixels.
 PHOTO_SIDE = 448
+PART_SECONDS = 600  # a picture still being written after this long belongs to a writer that died
 CACHE_ENV, CACHE_LIMIT_ENV, REPO_ENV = "VIZ_ATLAS_DIR", "VIZ_ATLAS_MAX_MB", "VIZ_ATLAS_REPO"
 DEFAULT_CACHE = Path.home() / ".cache" / "vgg16-atlas"
 
@@ -100,7 +102,10 @@ class TileCache:
         except (OSError, SyntaxError, ValueError):
             path.unlink(missing_ok=True)
             return None
-        os.utime(path)  # recently used
+        try:
+            os.utime(path)  # recently used
+        except OSError:  # evicted by another thread since: the picture is still good
+            pass
         return picture
 
     def put(self, key: str, picture: np.ndarray) -> None:
@@ -118,14 +123,10 @@ class TileCache:
         self.evict()
 
     def evict(self) -> None:
-        """Delete the least recently used pictures until the cache fits its limit."""
-        files = sorted(((p.stat(), p) for p in self.folder.glob("*/*.png")), key=lambda item: item[0].st_mtime)
-        total = sum(stat.st_size for stat, _ in files)
-        for stat, path in files:
-            if total <= self.max_bytes:
-                return
-            total -= stat.st_size
-            path.unlink(missing_ok=True)
+        """Delete the least recently used pictures until the cache fits its limit, and the partial
+        files of writers that died (older than PART_SECONDS)."""
+        prune(self.folder, self.max_bytes, "*/*.png")
+        prune(self.folder, 0, "*/*.part", spare_seconds=PART_SECONDS)
 
 
 # ---------------------------------------------------------------- computing tiles, each once
@@ -156,25 +157,35 @@ def release(keys: list[str]) -> None:
 def tiles(backbone: Backbone, layer: str, channels, cache: TileCache, settings: TileSettings = TILE
           ) -> Iterator[dict[int, np.ndarray]]:
     """The pictures of `channels`: first those in the cache, then each batch as it is computed
-    (yields the pictures known so far, channel -> uint8 image). Two callers asking for the same
-    missing picture compute it once: the second waits for the first."""
+    (yields the pictures known so far, channel -> uint8 image)."""
     keys = {c: tile_key(backbone, layer, c, settings) for c in channels}
     known = {c: p for c, p in ((c, cache.get(k)) for c, k in keys.items()) if p is not None}
     yield dict(known)
-    missing = [c for c in channels if c not in known]
-    for batch in batches(missing):
-        mine, theirs = claim([keys[c] for c in batch])
-        try:
-            todo = [c for c in batch if keys[c] in mine]
-            made = dict(zip(todo, render(backbone, layer, todo, settings))) if todo else {}
-            cache.put_all({keys[c]: picture for c, picture in made.items()})
-        finally:
-            release(mine)
-        for event in theirs:
-            event.wait(600)
-        known.update(made)
-        known.update({c: p for c in batch if c not in made and (p := cache.get(keys[c])) is not None})
+    for batch in batches([c for c in channels if c not in known]):
+        known.update(computed_once(backbone, layer, {c: keys[c] for c in batch}, cache, settings))
         yield dict(known)
+
+
+def computed_once(backbone: Backbone, layer: str, keys: dict[int, str], cache: TileCache,
+                  settings: TileSettings) -> dict[int, np.ndarray]:
+    """The pictures of channels (by their keys), each computed once however many callers ask: those
+    another caller is computing are waited for and read from the cache; any it failed to make
+    are computed here after all."""
+    mine, theirs = claim(list(keys.values()))
+    try:
+        todo = [c for c, key in keys.items() if key in mine]
+        made = dict(zip(todo, render(backbone, layer, todo, settings))) if todo else {}
+        cache.put_all({keys[c]: picture for c, picture in made.items()})
+    finally:
+        release(mine)
+    for event in theirs:
+        event.wait(600)
+    made.update({c: p for c, key in keys.items() if c not in made and (p := cache.get(key)) is not None})
+    failed = [c for c in keys if c not in made]
+    if failed:
+        made.update(zip(failed, render(backbone, layer, failed, settings)))
+        cache.put_all({keys[c]: made[c] for c in failed})
+    return made
 
 
 def batches(items: list) -> Iterator[list]:
@@ -253,8 +264,7 @@ def unit_page(backbone: Backbone, unit: str, photo: np.ndarray | None, examples:
     shown = photo if photo is not None else next(iter(examples.values()))
     new = photo is not None and not any(np.array_equal(photo, p) for p in examples.values())
     photos = dict(examples, **({"your photo": photo} if new else {}))
-    if max(shown.shape[:2]) > PHOTO_SIDE:
-        shown = images.fit_long_side(shown, PHOTO_SIDE)
+    shown = images.fit_for_network(shown, min(PHOTO_SIDE, max(shown.shape[:2])))
     response, heat = activation_map(backbone, layer, channel, shown)
     top = top_patches(backbone, layer, channel, photos, patches)
     found = [(heat, f"where {layer}:{channel} fires on the {'photo' if photo is not None else 'example'} "
@@ -305,7 +315,7 @@ def top_patches(backbone: Backbone, layer: str, channel: int, photos: dict[str, 
     size, stride, offset = receptive_field(backbone, layer)
     found = []
     for name, photo in photos.items():
-        picture = images.fit_long_side(photo, side)
+        picture = images.fit_for_network(photo, side)
         values = features(backbone, images.to_float(picture)[None], [layer])[layer][0, ..., channel]
         for i, j in strongest(values, 2, max(1, size // (2 * stride))):
             centre = (offset + i * stride, offset + j * stride)

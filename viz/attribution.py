@@ -27,6 +27,7 @@ MAX_SAMPLES = 64
 # 6 noisy copies keep the map (rank correlation with 64 float32 copies of another seed: see
 # benchmarks/attribution.py) in a few seconds on the slowest CPU class.
 DEFAULT_SAMPLES = 6
+SMOOTHGRAD_PIXELS = 2 * 224 * 224  # noisy pixels per backward pass: bounds its memory whatever `samples` is
 DEFAULT_TOP = 1  # with the classifier and no target: the top class (each one more costs as much again)
 
 
@@ -77,7 +78,7 @@ def attribution(
     samples = check_range("Samples", samples, 1, MAX_SAMPLES)
     size = check_range("Image size", size, 64, 512)
     seed = check_seed(seed)
-    picture = images.fit_long_side(photo, size)  # the network squashes it to 224² for a class
+    picture = images.fit_for_network(photo, size)  # the network squashes it to 224² for a class
     x = images.to_float(picture)[None]
     results = []
     for chosen in resolve_targets(backbone, x[0], target, top):
@@ -154,13 +155,19 @@ def saliency(pixel_grads: np.ndarray) -> np.ndarray:
 
 def smoothgrad(backbone: Backbone, image01: np.ndarray, target: Target, noise: float, samples: int,
                seed: int, fast: bool = True) -> np.ndarray:
-    """The gradient saliency averaged over `samples` noisy copies, computed as one batch, in the fast
-    precision unless told otherwise (the average of noisy gradients needs no more digits: see the benchmark)."""
+    """The gradient saliency averaged over `samples` noisy copies, computed a few copies at a time (the
+    memory of a backward pass grows with its pixels: SMOOTHGRAD_PIXELS), in the fast precision unless
+    told otherwise (the average of noisy gradients needs no more digits: see the benchmark)."""
     rng = np.random.default_rng(seed)
     sigma = noise * float(image01.max() - image01.min())
-    batch = image01[None] + rng.normal(0, sigma, (samples,) + image01.shape).astype(np.float32)
-    pixel_grads = score_gradients(backbone, batch, target, None, fast)[3]
-    return images.normalize_robust(np.abs(pixel_grads).max(axis=-1).mean(axis=0))
+    chunk = max(1, SMOOTHGRAD_PIXELS // (image01.shape[0] * image01.shape[1]))
+    total = np.zeros(image01.shape[:2], np.float64)
+    for start in range(0, samples, chunk):
+        count = min(chunk, samples - start)
+        batch = image01[None] + rng.normal(0, sigma, (count,) + image01.shape).astype(np.float32)
+        pixel_grads = score_gradients(backbone, batch, target, None, fast)[3]
+        total += np.abs(pixel_grads).max(axis=-1).sum(axis=0)
+    return images.normalize_robust(total / samples)
 
 
 def upsample(cam: np.ndarray, shape) -> np.ndarray:

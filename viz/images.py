@@ -22,6 +22,7 @@ MAX_ASPECT = 10.0
 WHITE = (255, 255, 255)
 SEPARATOR = (40, 40, 40)
 GRID_GAP = 2  # px between and around the cells of a tiled grid
+SNAP = 16  # px: the sides of what the network sees are multiples of this (see fit_for_network)
 
 
 def load_image(source) -> np.ndarray:
@@ -142,6 +143,24 @@ def fit_long_side(image: np.ndarray, side: int) -> np.ndarray:
     h, w = image.shape[:2]
     scale = side / max(h, w)
     return resize(image, (max(1, round(h * scale)), max(1, round(w * scale))))
+
+
+def fit_for_network(image: np.ndarray, side: int) -> np.ndarray:
+    """`image` as the network should see it: long side `side` and short side rounded to multiples of
+    SNAP px (cropped at the centre to fit, never stretched), so that photos of every size share a few
+    input shapes. TensorFlow keeps compiled kernels per shape: a public server's memory then levels off."""
+    h, w = image.shape[:2]
+    long_side = snapped(side)
+    short_side = min(long_side, snapped(min(h, w) * long_side / max(h, w)))
+    shape = (long_side, short_side) if h >= w else (short_side, long_side)
+    if image.shape[:2] == shape:
+        return image
+    return np.asarray(ImageOps.fit(Image.fromarray(image), shape[::-1], Image.Resampling.LANCZOS))
+
+
+def snapped(length: float) -> int:
+    """`length` rounded to a multiple of SNAP, at least 2·SNAP."""
+    return max(2 * SNAP, int(round(length / SNAP)) * SNAP)
 
 
 def resize(image: np.ndarray, shape: tuple[int, int]) -> np.ndarray:

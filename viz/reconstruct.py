@@ -87,7 +87,7 @@ def reconstruct(
     check_choice("Optimizer", optimizer, OPTIMIZERS)
     lr = check_range("Learning rate", DEFAULT_LR[optimizer] if lr is None else lr, 1e-4, 10.0)
     seed = check_seed(seed)
-    target = images.fit_long_side(photo, size)
+    target = images.fit_for_network(photo, size)
     runs = [invert(backbone, target, layer, steps, smoothness, alpha, optimizer, lr, seed, every)
             for layer in layers]
     start = time.perf_counter()

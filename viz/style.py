@@ -209,7 +209,7 @@ def style_transfer(
     check_choice("Start", start, STARTS)
     check_choice("Optimizer", optimizer, OPTIMIZERS)
     seed = check_seed(seed)
-    full = images.fit_long_side(content, size)
+    full = images.fit_for_network(content, size)
     plan = stage_plan(full.shape[:2], steps, STAGES if coarse_to_fine_stages else ((1, 1.0),))
     begin = time.perf_counter()
 
@@ -243,7 +243,7 @@ def prepare(content: np.ndarray, style: np.ndarray, shape, style_scale: float, k
     """Content at `shape` and style at `style_scale` × its long side, as [0, 1]; in luminance only
     (style luminance matched to the content's mean and spread) when the content keeps its colours."""
     content_at = images.resize(content, shape)
-    style_at = images.fit_long_side(style, max(MIN_STAGE_SIDE, round(max(shape) * style_scale)))
+    style_at = images.fit_for_network(style, max(MIN_STAGE_SIDE, round(max(shape) * style_scale)))
     content01, style01 = images.to_float(content_at), images.to_float(style_at)
     if keep_colors:
         content_y, style_y = luminance(content01), luminance(style01)
@@ -313,8 +313,8 @@ def style_per_layer(
     steps = check_range("Steps", steps, 1, MAX_STEPS)
     check_choice("Start", start, STARTS)
     seed = check_seed(seed)
-    content01 = images.to_float(images.fit_long_side(content, size))
-    style01 = images.to_float(images.fit_long_side(style, size))
+    content01 = images.to_float(images.fit_for_network(content, size))
+    style01 = images.to_float(images.fit_for_network(style, size))
     runs = [one_layer_run(backbone, layer, content01, style01, start, steps, seed, every) for layer in layers]
     begin = time.perf_counter()
     for latest in side_by_side(runs):

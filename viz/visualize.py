@@ -134,7 +134,9 @@ def visualize(
     objective = build_objective(backbone, chosen, settings)
     net = network(backbone, objective.layers, fast)
     robustness = make_transform(settings)
-    shape = (size, size) if start is None else images.fit_long_side(start, size).shape[:2]
+    if start is not None:
+        start = images.fit_for_network(start, size)
+    shape = (images.snapped(size),) * 2 if start is None else start.shape[:2]
     begin = time.perf_counter()
 
     def run_stage(stage_shape, stage_steps, previous):
