@@ -30,6 +30,9 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from load import free_port, rss_mb, wait_for  # noqa: E402
 
+sys.path.insert(0, str(HERE.parent))
+from viz.images import fit_for_network, load_image  # noqa: E402
+
 ROOT = HERE.parent
 CAT = str(ROOT / "examples" / "cat.jpg")
 STYLE = str(ROOT / "examples" / "styles" / "swirls.jpg")
@@ -122,8 +125,6 @@ def cases(f: dict[str, str]):
         ("atlas page 10^12", "/atlas", ["block5_conv3", 10 ** 12], "Page must be between"),
         ("the heaviest activations (448 px, 512 a layer)", "/activations",
          [cat, None, 512, "channel index", "overlay on image", 448], "result"),
-        ("a server path instead of an upload", "/activations",
-         [{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}], "not in the cache folder|not allowed|Error"),
     ]
 
 
@@ -135,6 +136,18 @@ def answer(client, endpoint: str, args: list) -> tuple[str, str]:
         return "result", json.dumps(out, default=str)[:160]
     except Exception as err:  # noqa: BLE001 - the message is what is measured
         return "message", str(err)[:300]
+
+
+def server_path(url: str) -> tuple[str, str]:
+    """A server path sent where an upload belongs (raw HTTP: a client library would upload its own file)."""
+    payload = {"data": [{"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}, ["block1_conv1"], 4,
+                        "mean activation", "feature maps", 224]}
+    with httpx.Client(base_url=url, timeout=30) as http:
+        event = http.post("gradio_api/call/activations", json=payload)
+        body = event.text if event.status_code != 200 else http.get(
+            f"gradio_api/call/activations/{event.json()['event_id']}").text
+    leaked = "root:" in body
+    return ("result" if leaked else "message"), ("LEAKED " if leaked else "") + body.replace("\n", " ")[-160:]
 
 
 def private_event(url: str, unit: str) -> tuple[str, str]:
@@ -157,7 +170,7 @@ def private_event(url: str, unit: str) -> tuple[str, str]:
             if '"msg":"process_completed"' in line.replace(" ", ""):
                 break
     kind = "result" if '"success":true' in text.replace(" ", "") else "message"
-    return kind, f"concurrency group {dependency.get('concurrency_id')}; " + text[-160:].replace("\n", " ")
+    return kind, text[-160:].replace("\n", " ")
 
 
 def links(url: str) -> list[tuple[str, str, str]]:
@@ -185,10 +198,12 @@ def polite_user(client, stop: threading.Event, record: list):
     """A visitor beside the crafted requests: /activations on the cat, checked, every few seconds."""
     from gradio_client import handle_file
 
+    h, w = fit_for_network(load_image(CAT), 224).shape[:2]
+    expected = f"block2_pool · {h // 4}×{w // 4}×128"
     while not stop.is_set():
         try:
             grids, *_ = client.predict(handle_file(CAT), ["block2_pool"], 4, api_name="/activations")
-            record.append("ok" if grids[0]["caption"].startswith("block2_pool · 56×80") else grids[0]["caption"])
+            record.append("ok" if grids[0]["caption"].startswith(expected) else grids[0]["caption"])
         except Exception as err:  # noqa: BLE001
             record.append(str(err)[:100])
         stop.wait(3)
@@ -221,8 +236,19 @@ def disk_loop(client, folder: Path, minutes: float) -> tuple[int, float]:
     while time.monotonic() < end:
         client.predict(handle_file(CAT), api_name="/activations")
         calls += 1
-        most = max(most, sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2 ** 20)
+        most = max(most, folder_mb(folder))
     return calls, most
+
+
+def folder_mb(folder: Path) -> float:
+    """What the files under `folder` hold, in MB (files deleted meanwhile are not counted)."""
+    total = 0
+    for path in folder.rglob("*"):
+        try:
+            total += path.stat().st_size if path.is_file() else 0
+        except OSError:
+            pass
+    return total / 2 ** 20
 
 
 def main():
@@ -253,10 +279,12 @@ def main():
         beside.start()
         print(f"{'request':48} {'endpoint':16} {'answer':8} {'s':>6} {'+MB':>6}  ok?  what came back")
         worst, wrong = 0.0, 0
-        crafted = cases(files(work)) + [("a private event: the tile click's unit run", "private", None, "result")]
+        crafted = cases(files(work)) + [("a server path instead of an upload", "raw HTTP", None, "not in|rror"),
+                                        ("a private event: the tile click's unit run", "private", None, "result")]
         for label, endpoint, call, expected in crafted:
             before, mark = memory.now(), time.monotonic()
-            kind, text = private_event(url, "block3_conv3:7") if endpoint == "private" else answer(client, endpoint, call)
+            special = {"private": lambda: private_event(url, "block3_conv3:7"), "raw HTTP": lambda: server_path(url)}
+            kind, text = special[endpoint]() if endpoint in special else answer(client, endpoint, call)
             seconds, grown = time.monotonic() - mark, memory.peak_since(mark) - before
             right = (kind == "result") if expected == "result" else (
                 kind == "message" and any(part in text for part in expected.split("|")) and "Traceback" not in text)

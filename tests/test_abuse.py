@@ -180,3 +180,28 @@ def test_fitting_for_the_network_crops_and_never_stretches():
     across = np.polyfit(np.arange(224), fitted[72, :, 0], 1)[0]
     down = np.polyfit(np.arange(144), fitted[:, 112, 1], 1)[0]
     assert across == pytest.approx(450 / 224 / 2, rel=0.01) and down == pytest.approx(450 / 224 / 2, rel=0.01)
+
+
+def underlying(fn):
+    """The function an event runs, through the wrappers and partials around it."""
+    while True:
+        if hasattr(fn, "__wrapped__"):
+            fn = fn.__wrapped__
+        elif hasattr(fn, "func"):
+            fn = fn.func
+        else:
+            return fn
+
+
+def test_every_optimizing_run_however_it_starts_shares_the_one_worker(backbone):
+    """Buttons, API calls, atlas-tile and grid clicks, links: every event that runs the optimization
+    loop sits in the one `optimize` group (private events can be called through the queue too)."""
+    from ui import microscope, reconstruction, style, visualization
+
+    demo = app.build_app(backbone)
+    optimizing = {microscope.run_atlas, microscope.run_unit, microscope.follow_link, reconstruction.run_reconstruct,
+                  style.run_style_transfer, visualization.run_visualize}
+    runs = [f for f in demo.fns.values() if f.fn is not None and underlying(f.fn) in optimizing]
+    assert len(runs) >= 8  # /atlas, /unit, a tile click, a grid click, a link, and the three tabs
+    assert {(f.concurrency_id, f.concurrency_limit) for f in runs} == {("optimize", 1)}
+    assert sum(f.api_visibility == "private" for f in runs) == 3
