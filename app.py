@@ -14,10 +14,11 @@ import sys
 import gradio as gr
 
 from ui.activations import activations_tab
-from ui.common import EXAMPLES, keep_cache_small
+from ui.common import EXAMPLES, keep_cache_small, share_photos
 from ui.common import ROOT as HERE  # HERE: the folder of this file and examples/
 from ui.microscope import microscope_tab
 from ui.reconstruction import reconstruction_tab
+from ui.showcase import Showcase, Store, fill_in_background, missing, wire_showcases
 from ui.style import STYLES, style_tab
 from ui.visualization import visualization_tab
 from viz import atlas
@@ -51,21 +52,27 @@ def model_info(backbone: Backbone) -> dict:
 
 def build_app(backbone: Backbone) -> gr.Blocks:
     """The whole page; every tab is also a named API endpoint."""
+    return build_parts(backbone)[0]
+
+
+def build_parts(backbone: Backbone) -> tuple[gr.Blocks, list[Showcase]]:
+    """The page, and each tab's finished example (shown at every page load once computed)."""
     with gr.Blocks(title=TITLE, delete_cache=(1800, 3600)) as demo:
         gr.Markdown(header(backbone))
         with gr.Tabs() as tabs:
-            picker = activations_tab(backbone)
-            reconstruction_tab(backbone)
-            visualization_tab(backbone)
-            style_tab(backbone)
-            microscope_tab(backbone, tabs, demo, picker)
+            picker, activations_photo, showcases = activations_tab(backbone)
+            parts = [reconstruction_tab(backbone), visualization_tab(backbone), style_tab(backbone),
+                     microscope_tab(backbone, tabs, demo, picker)]
+        share_photos([activations_photo] + [photo for photo, _ in parts])
+        showcases += [showcase for _, found in parts for showcase in found]
+        wire_showcases(demo, backbone, showcases, Store())
 
         def describe() -> dict:
             """The model, the weights in use, whether the ImageNet classifier is available, and the precision."""
             return model_info(backbone)
 
         gr.api(describe, api_name="model_info")
-    return demo
+    return demo, showcases
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -83,8 +90,8 @@ def launch(demo: gr.Blocks, share: bool = False, block: bool = True, **kwargs) -
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
     keep_cache_small()
     # ssr_mode/run_history off: mitigation for the gradio 6.31 advisory (CVE-2026-134825).
-    demo.launch(share=share, ssr_mode=False, run_history=False, show_error=False,
-                max_file_size=MAX_UPLOAD, prevent_thread_lock=True, **kwargs)
+    demo.launch(share=share, ssr_mode=False, run_history=False, show_error=False, max_file_size=MAX_UPLOAD,
+                prevent_thread_lock=True, allowed_paths=[str(HERE / "examples"), str(Store().folder)], **kwargs)
     if share and not demo.share_url:
         print("No share link could be created (is this machine offline?); the app is only "
               f"served locally at {demo.local_url}", file=sys.stderr, flush=True)
@@ -104,7 +111,10 @@ def main(argv=None) -> None:
     print(f"VGG16 weights: {backbone.source}. {backbone.note}", flush=True)
     print(f"Precision: {fast_precision().name}, because {fast_precision().reason}.", flush=True)
     print(f"Microscope: {atlas.fetch_shared_cache(atlas.TileCache())}", flush=True)
-    launch(build_app(backbone), share=args.share)
+    demo, showcases = build_parts(backbone)
+    if missing(backbone, showcases, Store()):
+        fill_in_background(args.weights)  # the first visit's results, at the lowest CPU priority
+    launch(demo, share=args.share)
 
 
 if __name__ == "__main__":

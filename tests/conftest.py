@@ -1,6 +1,7 @@
 """Shared fixtures: the offline VGG16, a launched app, a client, and test images."""
 
 import os
+import shutil
 import socket
 import tempfile
 import sys
@@ -174,3 +175,20 @@ def classifier_client(classifier_app_url):
 @pytest.fixture
 def random_image():
     return (np.random.default_rng(0).random((40, 60, 3)) * 255).astype(np.uint8)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync"]
+
+
+def open_page(url: str, width: int = 1400, height: int = 1000):
+    """Headless Chromium on the app's page, once its header is there: yields the page, then closes."""
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto(url)
+        page.get_by_text("Weights:").wait_for()
+        yield page
+        browser.close()

@@ -9,8 +9,7 @@ import pytest
 from gradio_client import handle_file
 
 import app
-from conftest import scaled_backbone
-from test_browser import open_page
+from conftest import open_page, scaled_backbone
 from viz import atlas, images, model
 from viz.errors import InputError
 

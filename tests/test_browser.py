@@ -1,24 +1,8 @@
 """A real browser (headless Debian Chromium) uses every tab like a visitor would, Stop included."""
 
-import shutil
-
 import pytest
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync"]
-
-
-def open_page(url: str):
-    """Headless Chromium on the app's page, once its header is there: yields the page, then closes."""
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        page.goto(url)
-        page.get_by_text("Weights:").wait_for()
-        yield page
-        browser.close()
+from conftest import open_page
 
 
 @pytest.fixture(scope="module")

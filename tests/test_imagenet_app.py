@@ -8,7 +8,7 @@ from PIL import Image
 
 import app
 from viz import attribution as attr
-from test_browser import open_page
+from conftest import open_page
 
 CAT = app.EXAMPLES[1]
 

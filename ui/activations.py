@@ -13,8 +13,9 @@ from viz import images
 from viz.activations import ORDERS, VIEWS, activations, channel_at
 from viz.model import Backbone, conv_layers, pool_layers
 
-from .common import (EXAMPLES, FORWARD, CheckboxGroup, Dropdown, ImageInput, Radio, Slider, save_files,
-                     target_suggestions, wire)
+from .common import (EXAMPLE, EXAMPLES, FORWARD, CheckboxGroup, Dropdown, ImageInput, Radio, SharedPhoto, Slider,
+                     save_files, share_button, target_suggestions, wire)
+from .showcase import Showcase
 
 WHAT_SCORES = {"class": "logit", "channel": "mean activation", "layer": "mean activation"}
 
@@ -71,26 +72,37 @@ def unit_at(backbone: Backbone, image: str, layer: str, top: int, order: str, re
     return f"{layer}:{channel}"
 
 
-def activations_tab(backbone: Backbone) -> ChannelPicker:
+INTRO = ("**What VGG16 sees.** Each grid shows one layer's feature maps for your photo: a cell per channel, "
+         "bright where that channel responds. Early layers find edges and colours, deeper ones textures and "
+         "parts ([Zeiler & Fergus, 2014](https://arxiv.org/abs/1311.2901)). Try *overlay on image* to see where a "
+         "channel fires, then click a channel to open its page in the Microscope.")
+
+
+def activations_tab(backbone: Backbone) -> tuple[ChannelPicker, SharedPhoto, list[Showcase]]:
     """The tab's widgets, wired to /activations; the attribution section shares its image. Returns
-    how a click on a grid names a unit, for the Microscope to open."""
+    how a click on a grid names a unit (for the Microscope), its photo (shared with the other tabs)
+    and its finished examples (shown at the first visit)."""
     layer_choices = [n for n in backbone.layer_names if n in conv_layers(backbone) + pool_layers(backbone)]
     with gr.Tab("Activations", id="activations", elem_id="tab-activations"):
+        gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column(scale=1):
                 image = ImageInput(type="filepath", label="Image", height=300, elem_id="activations-image")
-                layers = Dropdown(layer_choices, value=conv_layers(backbone), multiselect=True,
-                                     label="Layers", info="Every conv layer by default; pooling layers too.")
-                top = Slider(1, 512, value=64, step=1, label="Channels per layer",
-                             info="The top N by the order below (64 = an 8×8 grid, 512 = all).")
-                order = Radio(list(ORDERS), value=ORDERS[0], label="Order channels by")
-                view = Radio(list(VIEWS), value=VIEWS[0], label="View",
-                                info="Overlay lays each map over the greyscale photo: where does it fire?")
-                resolution = Slider(128, 448, value=224, step=16, label="Resolution (long side, px)")
                 run = gr.Button("Show activations", variant="primary")
+                shared = SharedPhoto(image, share_button())
                 gr.Examples([[p] for p in EXAMPLES], inputs=[image])
+                with gr.Accordion("Settings", open=False):
+                    layers = Dropdown(layer_choices, value=conv_layers(backbone), multiselect=True,
+                                      label="Layers", info="Every conv layer by default; pooling layers too.")
+                    top = Slider(1, 512, value=64, step=1, label="Channels per layer",
+                                 info="The top N by the order below (64 = an 8×8 grid, 512 = all).")
+                    order = Radio(list(ORDERS), value=ORDERS[0], label="Order channels by")
+                    view = Radio(list(VIEWS), value=VIEWS[0], label="View",
+                                 info="Overlay lays each map over the greyscale photo: where does it fire?")
+                    resolution = Slider(128, 448, value=224, step=16, label="Resolution (long side, px)")
             with gr.Column(scale=2):
-                grids = gr.Gallery(label="Feature maps, one grid per layer", columns=3, height=620,
+                grids = gr.Gallery(label="Feature maps, one grid per layer (its size · channels shown · silent "
+                                         "channels: those at zero everywhere)", columns=3, height=620,
                                    elem_id="activation-grids", object_fit="contain", format="png")
                 with gr.Row():
                     heat = gr.Image(label="What block 5 responds to (sum of block5_conv3)", height=260,
@@ -103,19 +115,27 @@ def activations_tab(backbone: Backbone) -> ChannelPicker:
                     gr.Markdown("*Class predictions and fc2 need the ImageNet classifier, which these "
                                 "weights do not have.*")
                 picker = gr.Image(label="Click a channel: its unit page opens in the Microscope "
-                                        "(click a grid above to bring it here)", interactive=False, format="png", height=360,
-                                  elem_id="grid-picker")
+                                        "(click a grid above to bring it here)", interactive=False, format="png",
+                                  height=360, elem_id="grid-picker")
                 picked_layer = gr.State("")
-        shown = wire(run, functools.partial(run_activations, backbone), [image, layers, top, order, view, resolution],
-                     [grids, heat, top5, fc2], "activations", **FORWARD)
+        handler = functools.partial(run_activations, backbone)
+        shown = wire(run, handler, [image, layers, top, order, view, resolution], [grids, heat, top5, fc2],
+                     "activations", **FORWARD)
         shown.success(first_grid, grids, [picker, picked_layer], api_visibility="private")
         grids.select(pick_grid, None, [picker, picked_layer], api_visibility="private")
-        attribution_section(backbone, image)
+        attribution_showcase = attribution_section(backbone, image)
 
     def name_unit(image: str, layer: str, top: int, order: str, resolution: int, evt: gr.SelectData) -> str:
         return unit_at(backbone, image, layer, top, order, resolution, evt)  # Gradio sees `evt` here
 
-    return ChannelPicker(picker, name_unit, [image, picked_layer, top, order, resolution], image)
+    def example_run():
+        values = handler(EXAMPLE)
+        return (*values, *first_grid(values[0]))
+
+    showcase = Showcase("activations", example_run, [grids, heat, top5, fc2, picker, picked_layer],
+                        {image: EXAMPLE}, (EXAMPLE,))
+    picker_of_units = ChannelPicker(picker, name_unit, [image, picked_layer, top, order, resolution], image)
+    return picker_of_units, shared, [showcase, attribution_showcase]
 
 
 def run_attribution(backbone: Backbone, image: str, target: str = "", methods: list[str] | None = None,
@@ -137,25 +157,31 @@ def attribution_caption(result: attr.Attribution, method: str) -> str:
     return f"{method}{where} · {result.target.text} ({what} {result.score:.2f}){warning}"
 
 
-def attribution_section(backbone: Backbone, image: gr.Image) -> None:
-    """The attribution widgets under the Activations tab, wired to /attribution."""
-    with gr.Accordion("Where does it look? Grad-CAM, Grad-CAM++, gradients and SmoothGrad", open=False):
-        with gr.Row():
-            with gr.Column(scale=1):
-                # A default in both modes, so that API callers may send the image alone.
-                target = Dropdown(target_suggestions(backbone), allow_custom_value=True, label="Target",
-                                     value="" if backbone.has_classifier else "block5_conv3",
-                                     info=("Empty: the top predicted classes. " if backbone.has_classifier else "")
-                                     + "A class, a channel (layer:channel) or a layer.")
+def attribution_section(backbone: Backbone, image: gr.Image) -> Showcase:
+    """The attribution widgets under the Activations tab, wired to /attribution; its finished example."""
+    default_target = "" if backbone.has_classifier else attr.DEFAULT_LAYER
+    gr.Markdown("### Where does it look?\nWhich pixels the evidence for a class (or a channel) comes from: "
+                "[Grad-CAM](https://arxiv.org/abs/1610.02391) weighs the last conv maps by their gradients; "
+                "[SmoothGrad](https://arxiv.org/abs/1706.03825) averages the pixel gradients of noisy copies. "
+                "Bright is where the target's score depends most on the photo.")
+    with gr.Row():
+        with gr.Column(scale=1):
+            # A default in both modes, so that API callers may send the image alone.
+            target = Dropdown(target_suggestions(backbone), allow_custom_value=True, label="Target",
+                              value=default_target,
+                              info=("Empty: the top predicted classes. " if backbone.has_classifier else "")
+                              + "A class, a channel (layer:channel) or a layer.")
+            explain = gr.Button("Explain", variant="primary")
+            with gr.Accordion("Settings", open=False):
                 methods = CheckboxGroup(list(attr.METHODS), value=list(attr.METHODS), label="Methods")
                 layer = Dropdown(conv_layers(backbone), value=attr.DEFAULT_LAYER, label="Grad-CAM layer")
                 noise = Slider(0.0, 0.5, value=0.15, step=0.01, label="SmoothGrad noise (× value range)")
                 samples = Slider(1, attr.MAX_SAMPLES, value=attr.DEFAULT_SAMPLES, step=1, label="SmoothGrad samples")
                 top = Slider(1, 5, value=attr.DEFAULT_TOP, step=1, label="Top classes (with the classifier)",
                              visible=backbone.has_classifier)
-                explain = gr.Button("Explain", variant="primary")
-            with gr.Column(scale=2):
-                maps = gr.Gallery(label="Attribution maps", columns=4, height=360, object_fit="contain",
-                                  elem_id="attribution-maps", format="png")
-        wire(explain, functools.partial(run_attribution, backbone),
-             [image, target, methods, layer, noise, samples, top], [maps], "attribution", **FORWARD)
+        with gr.Column(scale=2):
+            maps = gr.Gallery(label="Attribution maps (captions: the method, the target and its score)", columns=4,
+                              height=360, object_fit="contain", elem_id="attribution-maps", format="png")
+    handler = functools.partial(run_attribution, backbone)
+    wire(explain, handler, [image, target, methods, layer, noise, samples, top], [maps], "attribution", **FORWARD)
+    return Showcase("attribution", lambda: (handler(EXAMPLE, default_target),), [maps], {}, (EXAMPLE, default_target))

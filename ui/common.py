@@ -3,6 +3,7 @@ that streams an optimizing run (time limit, status line, loss curve, final files
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import inspect
@@ -27,6 +28,7 @@ from viz.runtime import prune, release_memory, two_at_a_time
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository, where examples/ lies
 EXAMPLES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples").glob("*.jpg"))
+EXAMPLE = str(ROOT / "examples" / "cat.jpg")  # the photo of every tab's finished example
 CHANNEL_EXAMPLES = ["block3_conv3:12", "block4_conv3:42", "block4_conv3:97", "block5_conv3:7", "block5_conv3:300"]
 OPTIMIZE = dict(concurrency_id="optimize", concurrency_limit=1, show_progress="minimal")
 FORWARD = dict(concurrency_id="forward", concurrency_limit=2)
@@ -41,24 +43,73 @@ JANITOR_SECONDS, FRESH_SECONDS = 10.0, 20.0
 
 # ---------------------------------------------------------------- inputs and errors
 
-def user_errors(fn):
-    """Turn the InputErrors of `fn` (a function or a generator) into messages for the person."""
+class Busy:
+    """Counts the visitors' runs in progress and tells each listener when the first starts (True) and
+    the last ends (False): background work steps aside while anyone waits for a picture."""
+
+    def __init__(self):
+        self.count, self.lock, self.listeners = 0, threading.Lock(), []
+
+    @contextlib.contextmanager
+    def running(self):
+        self.change(+1)
+        try:
+            yield
+        finally:
+            self.change(-1)
+
+    def change(self, by: int) -> None:
+        with self.lock:
+            self.count += by
+            if self.count == (1 if by > 0 else 0):
+                for listener in self.listeners:
+                    try:
+                        listener(self.count > 0)
+                    except Exception as err:  # background work must never refuse a visitor's run
+                        print(f"a listener of runs failed: {type(err).__name__}", flush=True)
+
+
+BUSY = Busy()
+
+
+def user_errors(fn, endpoint: str):
+    """`fn` (a function or a generator) with its InputErrors turned into messages for the person, and
+    one line on stdout per run for the Space's owner: the endpoint, its seconds and how it ended (done,
+    time limit, stopped, refused, error). A streaming handler returns how it ended ("done" or "time limit")."""
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def stream(*args, **kwargs):
+            start, ending = time.monotonic(), "stopped"  # closed before its end: a Stop or a visitor who left
             try:
-                yield from fn(*args, **kwargs)
+                with BUSY.running():
+                    ending = (yield from fn(*args, **kwargs)) or "done"
             except InputError as err:
+                ending = "refused"
                 raise gr.Error(str(err), print_exception=False) from None
+            except Exception:
+                ending = "error"
+                raise
+            finally:
+                log_run(endpoint, time.monotonic() - start, ending)
         return stream
 
     @functools.wraps(fn)
     def call(*args, **kwargs):
+        start, ending = time.monotonic(), "error"
         try:
-            return fn(*args, **kwargs)
+            with BUSY.running():
+                result, ending = fn(*args, **kwargs), "done"
+            return result
         except InputError as err:
+            ending = "refused"
             raise gr.Error(str(err), print_exception=False) from None
+        finally:
+            log_run(endpoint, time.monotonic() - start, ending)
     return call
+
+
+def log_run(endpoint: str, seconds: float, ending: str) -> None:
+    print(f"run {endpoint} {seconds:.1f} s {ending}", flush=True)
 
 
 def wire(button: gr.Button, fn, inputs: list, outputs: list, api_name: str, **options):
@@ -66,7 +117,8 @@ def wire(button: gr.Button, fn, inputs: list, outputs: list, api_name: str, **op
 
     (Gradio's `validator` would refuse bad images before the queue, but it turns a bad parameter
     into a bare HTTP 400 for API clients, losing the message; so every check runs in the job.)"""
-    return button.click(user_errors(fn), inputs=inputs, outputs=outputs, api_name=api_name, **options)
+    return button.click(user_errors(fn, "/" + api_name), inputs=inputs, outputs=outputs, api_name=api_name,
+                        **options)
 
 
 class ImageInput(gr.Image):
@@ -107,6 +159,30 @@ def quotes_escaped(component: type) -> type:
 Dropdown, Radio, CheckboxGroup = (quotes_escaped(c) for c in (gr.Dropdown, gr.Radio, gr.CheckboxGroup))
 
 
+@dataclass
+class SharedPhoto:
+    """A tab's photo input and its button that offers the photo to every other tab."""
+
+    photo: gr.Image
+    share: gr.Button
+
+
+def share_button() -> gr.Button:
+    return gr.Button("Use this photo in every tab", size="sm", variant="secondary")
+
+
+def share_photos(photos: list[SharedPhoto]) -> None:
+    """Each tab's button puts its photo in every other tab (one upload, every tab)."""
+    for shared in photos:
+        others = [p.photo for p in photos if p is not shared]
+        shared.share.click(functools.partial(copies, len(others)), shared.photo, others, api_visibility="private",
+                           queue=False)
+
+
+def copies(count: int, photo) -> list:
+    return [photo] * count
+
+
 class Slider(gr.Slider):
     """A Gradio slider whose wrong-type values (from API callers) get a clear message."""
 
@@ -134,6 +210,14 @@ def as_number(value, label) -> float:
     if not math.isfinite(number):
         raise gr.Error(f"{label} must be a number, not {quoted(value)}.", print_exception=False)
     return number
+
+
+def link_to(query: str, text: str | None = None) -> str:
+    """A Markdown link to a view of this app (`?unit=...`): on a Space, the Space's own page (which
+    hands its query to the app), so that a copied link opens the same view; elsewhere, this page."""
+    space = os.environ.get("SPACE_ID")
+    url = f"https://huggingface.co/spaces/{space}{query}" if space else query
+    return f"[{text or query}]({url})"
 
 
 def target_suggestions(backbone: Backbone) -> list[str]:
@@ -169,7 +253,8 @@ def stream(run: Generator, view: Callable[[object], View], curve: bool = False, 
     """Show a time-limited run state by state, then once more with how it ended and its files.
 
     Yields (gallery, curve, status, files), or (gallery, status, files) without a `curve`; files
-    are None until the end, then the last state's PNGs and, if `gif` names one, the frames as a GIF."""
+    are None until the end, then the last state's PNGs and, if `gif` names one, the frames as a GIF.
+    Returns how the run ended ("done" or "time limit")."""
     rows, frames, last = [], [], None
     limited = TimeLimited(run)
     for state in limited:
@@ -183,6 +268,7 @@ def stream(run: Generator, view: Callable[[object], View], curve: bool = False, 
     files = save_files(last.pngs, frames, gif)
     yield outputs(last.gallery, rows if curve else None,
                   status_line(last, running=False) + last.note + ending(last, limited.cut), files)
+    return limited.ending
 
 
 def outputs(gallery, rows: list[dict] | None, status: str, files) -> tuple:
@@ -198,6 +284,10 @@ class TimeLimited:
 
     def __init__(self, run: Generator):
         self.run, self.cut = run, False
+
+    @property
+    def ending(self) -> str:
+        return "time limit" if self.cut else "done"
 
     def __iter__(self) -> Iterator:
         start = time.monotonic()

@@ -11,13 +11,21 @@ from viz import atlas, images
 from viz.model import Backbone, conv_layers
 
 from .activations import ChannelPicker
-from .common import CUT, EXAMPLES, OPTIMIZE, ROOT, Dropdown, ImageInput, Number, TimeLimited, user_errors, wire
+from .common import (CUT, EXAMPLES, OPTIMIZE, ROOT, Dropdown, ImageInput, Number, SharedPhoto, TimeLimited, link_to,
+                     share_button, user_errors, wire)
+from .showcase import Showcase
 
 TAB_ID = "microscope"
 PENDING = np.full((atlas.TILE.size, atlas.TILE.size, 3), 235, np.uint8)  # a tile not computed yet
+INTRO = ("**Every channel, as a picture.** A layer's atlas shows each of its channels as the picture that "
+         "excites it most; click one for its page: where it fires on a photo, the example patches it likes "
+         "best, and a DeepDream caricature. After [OpenAI Microscope](https://openai.com/research/microscope) "
+         "and [Olah et al., *Feature Visualization*](https://distill.pub/2017/feature-visualization/). Links open "
+         "a view: `?layer=block5_conv3&p=1`, `?unit=block4_conv3:42`.")
+DEFAULT_LAYER = "block5_conv3"
 
 
-def run_atlas(backbone: Backbone, cache: atlas.TileCache, layer: str = "block5_conv3", page: int = 0):
+def run_atlas(backbone: Backbone, cache: atlas.TileCache, layer: str = DEFAULT_LAYER, page: int = 0):
     """A page of the layer's channel pictures: cached ones at once, the others as their batch finishes
     (within the time limit of every optimizing run)."""
     limited = TimeLimited(atlas.atlas_page(backbone, layer, int(page), cache))
@@ -30,6 +38,7 @@ def run_atlas(backbone: Backbone, cache: atlas.TileCache, layer: str = "block5_c
         yield gallery, status
     if limited.cut:
         yield gallery, status + CUT + ": show the page again to go on (finished tiles are kept)"
+    return limited.ending
 
 
 def run_unit(backbone: Backbone, cache: atlas.TileCache, unit: str, image: str | None = None):
@@ -38,10 +47,11 @@ def run_unit(backbone: Backbone, cache: atlas.TileCache, unit: str, image: str |
     limited = TimeLimited(atlas.unit_page(backbone, unit, photo, example_photos(), cache))
     for page in limited:
         figures = " · ".join(f"{k} {v:.2f}" for k, v in page.figures.items())
-        about = f"**{page.unit}** · {figures} · link: `{page.link}`"
+        about = f"**{page.unit}** · {figures} · link: {link_to(page.link)}"
         yield page.pictures, about
     if limited.cut:
         yield page.pictures, about + CUT
+    return limited.ending
 
 
 @functools.lru_cache(maxsize=1)
@@ -59,7 +69,7 @@ def open_link(request: gr.Request):
         return gr.Tabs(selected=TAB_ID), gr.skip(), gr.skip(), query["unit"], "unit"
     if query.get("layer"):
         return gr.Tabs(selected=TAB_ID), query["layer"], page_number(query.get("p")), gr.skip(), "layer"
-    return gr.skip(), gr.skip(), gr.skip(), gr.skip(), ""
+    return gr.skip(), gr.skip(), gr.skip(), gr.skip(), gr.skip()  # no link: no run
 
 
 def page_number(text: str | None) -> int:
@@ -73,30 +83,29 @@ def unit_of_tile(layer: str, page: int, evt: gr.SelectData) -> str:
     return f"{layer}:{int(page) * atlas.PER_PAGE + evt.index}"
 
 
-def microscope_tab(backbone: Backbone, tabs: gr.Tabs, demo: gr.Blocks, picker: ChannelPicker) -> None:
+def microscope_tab(backbone: Backbone, tabs: gr.Tabs, demo: gr.Blocks, picker: ChannelPicker
+                   ) -> tuple[SharedPhoto, list[Showcase]]:
     """The tab's widgets, wired to /atlas and /unit, to atlas tiles and activation grids that are
-    clicked, and to links."""
+    clicked, and to links; its photo (shared) and its finished example (the default layer's first page)."""
     cache = atlas.TileCache()
     layers = conv_layers(backbone)
     with gr.Tab("Microscope", id=TAB_ID, elem_id="tab-microscope"):
-        gr.Markdown("Every channel of a layer as the picture that excites it most (Lucid preset), and a page "
-                    "per unit: where it fires on a photo, the example patches it likes best, and a DeepDream "
-                    "caricature. Links open a view: `?layer=block5_conv3&p=1` or `?unit=block4_conv3:42`. After "
-                    "OpenAI's Microscope (2020).")
+        gr.Markdown(INTRO)
         with gr.Row():
-            layer = Dropdown(layers, value="block5_conv3", label="Layer", scale=2)
+            layer = Dropdown(layers, value=DEFAULT_LAYER, label="Layer", scale=2)
             page = Number(value=0, precision=0, minimum=0, label="Page", scale=1,
                           info=f"{atlas.PER_PAGE} channels a page")
             show = gr.Button("Show the atlas", variant="primary", scale=1)
             stop = gr.Button("Stop", variant="stop", scale=1)
         status = gr.Markdown(elem_id="atlas-status")
         tiles = gr.Gallery(label="Atlas (click a tile for its unit page)", columns=8, height=520, format="png",
-                           object_fit="contain", elem_id="atlas")
+                           object_fit="contain", elem_id="atlas", allow_preview=False)
         with gr.Row():
             with gr.Column(scale=1):
                 unit = gr.Textbox(label="Unit", placeholder="block4_conv3:42", elem_id="unit-box")
                 photo = ImageInput(type="filepath", label="Your photo (optional)", height=200)
                 open_unit = gr.Button("Open the unit", variant="primary")
+                shared = SharedPhoto(photo, share_button())
             with gr.Column(scale=3):
                 about = gr.Markdown(elem_id="unit-about")
                 pictures = gr.Gallery(label="The unit", columns=4, height=520, format="png", object_fit="contain",
@@ -108,24 +117,44 @@ def microscope_tab(backbone: Backbone, tabs: gr.Tabs, demo: gr.Blocks, picker: C
         runs = [wire(show, atlas_run, [layer, page], [tiles, status], "atlas", **OPTIMIZE),
                 wire(open_unit, unit_run, [unit, photo], [pictures, about], "unit", **OPTIMIZE)]
         runs.append(tiles.select(unit_of_tile, [layer, page], [unit], api_visibility="private").success(
-            user_errors(unit_run), [unit, photo], [pictures, about], api_visibility="private", **OPTIMIZE))
+            user_errors(unit_run, "unit (atlas tile)"), [unit, photo], [pictures, about], api_visibility="private",
+            **OPTIMIZE))
         runs.append(picker.grid.select(picker.name_unit, picker.inputs, [unit], api_visibility="private").success(
             lambda: gr.Tabs(selected=TAB_ID), None, [tabs], api_visibility="private").success(
-            user_errors(unit_run), [unit, picker.photo], [pictures, about], api_visibility="private", **OPTIMIZE))
-        wanted = gr.State("")  # what a link asks for: set once per page view, a run only when it changes
+            user_errors(unit_run, "unit (activation grid)"), [unit, picker.photo], [pictures, about],
+            api_visibility="private", **OPTIMIZE))
+        # What a link asks for, set once per page view: a run only when it is set (a State's change
+        # event fires at every page view, which would queue a run for each).
+        wanted = gr.Textbox("", visible=False)
         demo.load(open_link, None, [tabs, layer, page, unit, wanted], api_visibility="private", queue=False)
-        runs.append(wanted.change(user_errors(functools.partial(follow_link, atlas_run, unit_run)),
+        runs.append(wanted.change(user_errors(functools.partial(follow_link, atlas_run, unit_run), "link"),
                                   [wanted, layer, page, unit, photo], [tiles, status, pictures, about],
                                   api_visibility="private", **OPTIMIZE))
         stop.click(None, cancels=runs)
-    return unit
+    showcase = Showcase("microscope", lambda: atlas_run(DEFAULT_LAYER, 0), [tiles, status], {},
+                        (DEFAULT_LAYER, atlas.TILE))
+    return shared, [showcase]
 
 
 def follow_link(atlas_run, unit_run, wanted: str, layer: str, page: int, unit: str, photo):
-    """Open what a link asked for (nothing without one)."""
+    """Open what a link asked for (nothing without one); returns how the run ended."""
     if wanted == "layer":
-        for gallery, status in atlas_run(layer, page):
-            yield gallery, status, gr.skip(), gr.skip()
-    elif wanted == "unit":
-        for gallery, about in unit_run(unit, photo):
-            yield gr.skip(), gr.skip(), gallery, about
+        return (yield from relayed(atlas_run(layer, page), lambda gallery, status: (gallery, status, gr.skip(),
+                                                                                     gr.skip())))
+    if wanted == "unit":
+        return (yield from relayed(unit_run(unit, photo), lambda gallery, about: (gr.skip(), gr.skip(), gallery,
+                                                                                   about)))
+    return "done"
+
+
+def relayed(run, fill):
+    """`run`'s items spread over more outputs by `fill`; returns what `run` returns (closed with it)."""
+    try:
+        while True:
+            try:
+                item = next(run)
+            except StopIteration as stop:
+                return stop.value
+            yield fill(*item)
+    finally:
+        run.close()

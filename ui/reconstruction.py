@@ -10,7 +10,9 @@ from viz import images
 from viz.model import Backbone
 from viz.reconstruct import DEFAULT_RUN, EVERY_BLOCK, MAX_SIDE, MAX_STEPS, Reconstruction, reconstruct
 
-from .common import Dropdown, EXAMPLES, ImageInput, Number, Radio, Slider, View, log10_loss, stream, wire_run
+from .common import (EXAMPLE, EXAMPLES, Dropdown, ImageInput, Number, Radio, SharedPhoto, Slider, View, log10_loss,
+                     share_button, stream, wire_run)
+from .showcase import Showcase
 
 COMPARE = "compare several layers"
 
@@ -24,7 +26,8 @@ def run_reconstruct(backbone: Backbone, image: str, layer: str = DEFAULT_RUN.lay
     layers = list(layer_set or EVERY_BLOCK) if layer == COMPARE else [layer]
     run = reconstruct(backbone, photo, layers=layers, steps=steps, size=size, smoothness=smoothness, alpha=alpha,
                       optimizer=optimizer, lr=lr or None, seed=seed)
-    yield from stream(run, functools.partial(reconstruction_view, stretch=stretch), curve=True, gif="reconstruction")
+    return (yield from stream(run, functools.partial(reconstruction_view, stretch=stretch), curve=True,
+                              gif="reconstruction"))
 
 
 def reconstruction_view(r: Reconstruction, stretch: bool) -> View:
@@ -39,22 +42,30 @@ def reconstruction_view(r: Reconstruction, stretch: bool) -> View:
                 frame=images.side_by_side([r.target] + shown))
 
 
-def reconstruction_tab(backbone: Backbone) -> None:
-    """The tab's widgets, wired to /reconstruct."""
+INTRO = ("**Rebuild your photo from what one layer keeps.** Starting from flat grey, the pixels change until "
+         "their features at one layer match the photo's ([Mahendran & Vedaldi, 2015]"
+         "(https://arxiv.org/abs/1412.0035)). Shallow layers keep almost everything; deep ones keep the layout "
+         "and lose colour and detail. Try block1_conv2, then block5_conv3, or compare one layer per block.")
+
+
+def reconstruction_tab(backbone: Backbone) -> tuple[SharedPhoto, list[Showcase]]:
+    """The tab's widgets, wired to /reconstruct; its photo (shared) and its finished example."""
     layer_choices = [COMPARE] + backbone.layer_names
     with gr.Tab("Reconstruction", id="reconstruction", elem_id="tab-reconstruction"):
-        gr.Markdown("Start from flat grey and change the pixels until their features at one layer match "
-                    "the photo's (Mahendran & Vedaldi, 2015). Shallow layers keep almost everything; "
-                    "deep ones keep the layout and lose colour and detail.")
+        gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column(scale=1):
                 image = ImageInput(type="filepath", label="Image", height=260, elem_id="reconstruction-image")
+                with gr.Row():
+                    run = gr.Button("Reconstruct", variant="primary")
+                    stop = gr.Button("Stop", variant="stop")
+                shared = SharedPhoto(image, share_button())
                 layer = Dropdown(layer_choices, value=DEFAULT_RUN.layer, label="Layer",
-                                    info=f"Or '{COMPARE}' to run the layers below side by side.")
+                                 info=f"Or '{COMPARE}' to run the layers below side by side.")
                 steps = Slider(10, MAX_STEPS, value=DEFAULT_RUN.steps, step=10, label="Steps")
                 with gr.Accordion("More settings", open=False):
                     layer_set = Dropdown(backbone.layer_names, value=list(EVERY_BLOCK), multiselect=True,
-                                            max_choices=6, label="Layers to compare")
+                                         max_choices=6, label="Layers to compare")
                     size = Slider(64, MAX_SIDE, value=DEFAULT_RUN.size, step=16, label="Image size (long side, px)")
                     smoothness = Slider(0, 10, value=1.0, step=0.1, label="Smoothness (× total variation)",
                                         info="Scales the per-layer TV prior; 0 turns it off.")
@@ -67,16 +78,19 @@ def reconstruction_tab(backbone: Backbone) -> None:
                     stretch = gr.Checkbox(value=True, label="Stretch contrast for display",
                                           info="Deep layers give faint images: stretched to full range "
                                                "(the metrics use the raw result).")
-                with gr.Row():
-                    run = gr.Button("Reconstruct", variant="primary")
-                    stop = gr.Button("Stop", variant="stop")
                 gr.Examples([[p] for p in EXAMPLES], inputs=[image])
             with gr.Column(scale=2):
-                gallery = gr.Gallery(label="Input and reconstructions", columns=3, height=420,
-                                     object_fit="contain", elem_id="reconstructions", format="png")
+                gallery = gr.Gallery(label="Input and reconstructions (feature error: 0 = the same features as the "
+                                           "photo's, 1 = as far as flat grey; PSNR in dB: over 30 looks alike)",
+                                     columns=3, height=420, object_fit="contain", elem_id="reconstructions",
+                                     format="png")
                 status = gr.Markdown(elem_id="reconstruction-status")
                 curve = gr.LinePlot(x="step", y="log10 loss", color="layer", label="Loss (log10)")
                 files = gr.File(label="Download: full-size results and the run as a GIF", file_count="multiple")
-        wire_run(run, stop, functools.partial(run_reconstruct, backbone),
+        handler = functools.partial(run_reconstruct, backbone)
+        wire_run(run, stop, handler,
                  [image, layer, steps, layer_set, size, smoothness, alpha, optimizer, lr, seed, stretch],
                  [gallery, curve, status, files], "reconstruct")
+    showcase = Showcase("reconstruction", lambda: handler(EXAMPLE), [gallery, curve, status, files],
+                        {image: EXAMPLE}, (EXAMPLE,))
+    return shared, [showcase]

@@ -11,7 +11,9 @@ from viz import images
 from viz import style as st
 from viz.model import Backbone, conv_layers
 
-from .common import Dropdown, ImageInput, Number, ROOT, Radio, Slider, View, log10_loss, stream, wire_run
+from .showcase import Showcase
+from .common import (ROOT, Dropdown, ImageInput, Number, Radio, SharedPhoto, Slider, View, log10_loss, share_button,
+                     stream, wire_run)
 
 STYLES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples" / "styles").glob("*.jpg"))
 STYLE_PAIRS = [["examples/cat.jpg", "examples/styles/swirls.jpg"],
@@ -43,7 +45,7 @@ def run_style_transfer(backbone: Backbone, content: str, style: str,
                                 content_weight=10.0 ** content_strength, tv_weight=smoothness, size=size,
                                 steps=steps, start=start, keep_colors=keep_colors, style_scale=style_scale,
                                 seed=seed)
-    yield from stream(run, functools.partial(style_view, per_layer=mode == MODES[1]), curve=True, gif="run")
+    return (yield from stream(run, functools.partial(style_view, per_layer=mode == MODES[1]), curve=True, gif="run"))
 
 
 def style_view(s: st.Stylized, per_layer: bool) -> View:
@@ -62,17 +64,26 @@ def curve_rows(s: st.Stylized) -> list[dict]:
     return [{"step": s.step, "log10 loss": log10_loss(v), "term": k} for k, v in s.losses.items()]
 
 
-def style_tab(backbone: Backbone) -> None:
-    """The tab's widgets, wired to /style_transfer."""
+INTRO = ("**Paint your photo in the manner of another picture.** The result keeps the content photo's layout "
+         "(its block5_conv2 features) and takes on the style picture's textures (the correlations between "
+         "channels, or Gram matrices, of block1–5_conv1), after [Gatys, Ecker & Bethge, 2016]"
+         "(https://arxiv.org/abs/1508.06576). Try an example pair, then *style per layer* to see what each "
+         "layer's textures are.")
+
+
+def style_tab(backbone: Backbone) -> tuple[SharedPhoto, list[Showcase]]:
+    """The tab's widgets, wired to /style_transfer; its content photo (shared) and its finished example."""
     with gr.Tab("Style transfer", id="style", elem_id="tab-style"):
-        gr.Markdown("Neural style transfer (Gatys, Ecker & Bethge, 2016): keep the content photo's layout "
-                    "(block5_conv2 features) and take on the style image's textures (Gram matrices of "
-                    "block1–5_conv1). *Style per layer* shows what matching one layer's Gram matrix does.")
+        gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column(scale=1):
                 with gr.Row():
                     content = ImageInput(type="filepath", label="Content", height=200, elem_id="style-content")
                     style = ImageInput(type="filepath", label="Style", height=200)
+                with gr.Row():
+                    run = gr.Button("Stylize", variant="primary")
+                    stop = gr.Button("Stop", variant="stop")
+                shared = SharedPhoto(content, share_button())
                 gr.Examples(STYLE_PAIRS, inputs=[content, style], label="Example pairs")
                 mode = Radio(list(MODES), value=MODES[0], label="Mode")
                 style_strength = Slider(-4, 4, value=math.log10(st.DEFAULT_WEIGHTS.style), step=0.25,
@@ -93,16 +104,21 @@ def style_tab(backbone: Backbone) -> None:
                     seed = Number(value=0, precision=0, minimum=0, label="Seed")
                     layers = Dropdown(conv_layers(backbone), value=list(st.STYLE_LAYERS), multiselect=True,
                                          max_choices=6, label="Layers for 'style per layer'")
-                with gr.Row():
-                    run = gr.Button("Stylize", variant="primary")
-                    stop = gr.Button("Stop", variant="stop")
             with gr.Column(scale=2):
                 gallery = gr.Gallery(label="Result", columns=1, height=520, object_fit="contain", elem_id="stylized",
                                      format="png")
                 status = gr.Markdown(elem_id="style-status")
+                gr.Markdown("*The terms: style, how far the textures are from the style picture's; content, how far "
+                            "the layout is from the photo's (each relative to its target: 1 = as far as a blank "
+                            "picture); tv, how much neighbouring pixels differ.*")
                 curve = gr.LinePlot(x="step", y="log10 loss", color="term", label="Loss terms (log10)",
                                     color_map=TERM_COLOURS, caption=CURVE_CAPTION, elem_id="style-curve")
                 files = gr.File(label="Download: full-size result and the run as a GIF", file_count="multiple")
-        wire_run(run, stop, functools.partial(run_style_transfer, backbone),
+        handler = functools.partial(run_style_transfer, backbone)
+        wire_run(run, stop, handler,
                  [content, style, style_strength, content_strength, smoothness, size, steps, start, keep_colors,
                   style_scale, seed, mode, layers], [gallery, curve, status, files], "style_transfer")
+    pair = [str(ROOT / name) for name in STYLE_PAIRS[0]]
+    showcase = Showcase("style", lambda: handler(*pair), [gallery, curve, status, files],
+                        {content: pair[0], style: pair[1]}, tuple(pair))
+    return shared, [showcase]

@@ -11,7 +11,9 @@ from viz import visualize as vis
 from viz.model import Backbone
 from viz.targets import MAX_TARGETS
 
-from .common import Dropdown, ImageInput, Number, Radio, Slider, View, stream, target_suggestions, wire_run
+from .common import (Dropdown, ImageInput, link_to, Number, Radio, SharedPhoto, Slider, View, share_button, stream,
+                     target_suggestions, wire_run)
+from .showcase import Showcase
 
 CUSTOM = "custom"
 KNOBS = ("parametrization", "lr", "jitter", "scale", "rotate", "blur", "tv")  # a preset's Settings, in order
@@ -29,7 +31,7 @@ def run_visualize(backbone: Backbone, targets: list[str] | str, steps: int = vis
     picture = images.load_image(photo) if start == "photo" else None
     run = vis.visualize(backbone, targets, steps=steps, size=size, preset="lucid" if preset == CUSTOM else preset,
                         start=picture, octaves=octaves, seed=seed, **knobs)
-    yield from stream(run, visualization_view)
+    return (yield from stream(run, visualization_view))
 
 
 def visualization_view(v: vis.Visualization) -> View:
@@ -41,7 +43,7 @@ def visualization_view(v: vis.Visualization) -> View:
 
 def unit_links(targets: list[vis.Target]) -> str:
     """Links that open each channel target's page in the Microscope (classes and layers have none)."""
-    links = [f"[{t.text}](?unit={t.text})" for t in targets if t.kind == "channel"]
+    links = [link_to(f"?unit={t.text}", t.text) for t in targets if t.kind == "channel"]
     return " · in the Microscope: " + ", ".join(links) if links else ""
 
 
@@ -51,19 +53,28 @@ def caption(target: vis.Target, response: float, probability: float | None) -> s
     return text + (f" · p = {probability:.2f} under jitter" if probability is not None else "")
 
 
-def visualization_tab(backbone: Backbone) -> None:
-    """The tab's widgets, wired to /visualize; the knobs follow the preset and vice versa."""
+INTRO = ("**What does a unit want to see?** Starting from noise, the picture changes until a class, a channel "
+         "or a whole layer responds as strongly as it can: the image it most wants to see ([Olah et al., *Feature "
+         "Visualization*, Distill 2017](https://distill.pub/2017/feature-visualization/)). Try a channel such as "
+         "`block4_conv3:42`, or start from your photo to dream (DeepDream).")
+
+
+def visualization_tab(backbone: Backbone) -> tuple[SharedPhoto, list[Showcase]]:
+    """The tab's widgets, wired to /visualize (the knobs follow the preset and vice versa); its
+    DeepDream photo (shared) and its finished example."""
     defaults = vis.default_run(backbone)
     lucid = vis.PRESETS["lucid"]
     with gr.Tab("Class visualization", id="visualization", elem_id="tab-visualization"):
-        gr.Markdown("Gradient ascent on what a class, a channel or a layer responds to: the images it most "
-                    "wants to see (Olah et al., *Feature Visualization*, Distill 2017). Targets: ImageNet "
-                    "classes (with the classifier), channels as `layer:channel`, or a whole layer (DeepDream).")
+        gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column(scale=1):
                 targets = Dropdown(target_suggestions(backbone), value=list(defaults.targets), multiselect=True,
-                                      allow_custom_value=True, max_choices=MAX_TARGETS, label="Targets (up to 8)",
-                                      info="Type to search; any channel works, e.g. block4_conv1:311.")
+                                   allow_custom_value=True, max_choices=MAX_TARGETS,
+                                   label=f"Targets (up to {MAX_TARGETS})",
+                                   info="Type to search; any channel works, e.g. block4_conv1:311.")
+                with gr.Row():
+                    run = gr.Button("Visualize", variant="primary")
+                    stop = gr.Button("Stop", variant="stop")
                 steps = Slider(16, vis.MAX_STEPS, value=defaults.steps, step=16, label="Steps")
                 size = Slider(64, vis.MAX_SIDE, value=defaults.size, step=16, label="Image size (px)")
                 preset = Radio(["lucid", "raw", CUSTOM], value="lucid", label="Regularization",
@@ -71,6 +82,7 @@ def visualization_tab(backbone: Backbone) -> None:
                 with gr.Accordion("Start from a photo (DeepDream)", open=False):
                     start = Radio(["noise", "photo"], value="noise", label="Start from")
                     photo = ImageInput(type="filepath", label="Photo", height=200)
+                    shared = SharedPhoto(photo, share_button())
                     octaves = Slider(1, vis.MAX_OCTAVES, value=3, step=1, label="Octaves")
                 with gr.Accordion("Knobs (used when Regularization is 'custom')", open=False):
                     knobs = [Radio(["fourier", "pixels"], value=lucid.parametrization, label="Parametrization"),
@@ -81,20 +93,22 @@ def visualization_tab(backbone: Backbone) -> None:
                              Slider(0, 10, value=lucid.blur, label="Blur penalty"),
                              Slider(0, 10, value=lucid.tv, label="Total variation")]
                 seed = Number(value=0, precision=0, minimum=0, label="Seed")
-                with gr.Row():
-                    run = gr.Button("Visualize", variant="primary")
-                    stop = gr.Button("Stop", variant="stop")
             with gr.Column(scale=2):
-                gallery = gr.Gallery(label="What the targets want to see", columns=3, height=520,
+                gallery = gr.Gallery(label="What the targets want to see (captions: how strongly each responds; "
+                                           "on a photo, a channel's mean rarely passes a few units)", columns=3,
+                                     height=520,
                                      object_fit="contain", elem_id="visualizations", format="png")
                 status = gr.Markdown(elem_id="visualization-status")
                 files = gr.File(label="Download the final images", file_count="multiple")
-        wire_run(run, stop, functools.partial(run_visualize, backbone),
-                 [targets, steps, size, preset, start, photo, octaves, seed] + knobs, [gallery, status, files],
-                 "visualize")
+        handler = functools.partial(run_visualize, backbone)
+        wire_run(run, stop, handler, [targets, steps, size, preset, start, photo, octaves, seed] + knobs,
+                 [gallery, status, files], "visualize")
         preset.input(show_preset, inputs=[preset], outputs=knobs, api_visibility="private")
         for knob in knobs:  # touching a knob means a custom setting
             knob.input(lambda: CUSTOM, outputs=[preset], api_visibility="private")
+    showcase = Showcase("visualization", lambda: handler(list(defaults.targets), defaults.steps, defaults.size),
+                        [gallery, status, files], {}, (defaults,))
+    return shared, [showcase]
 
 
 def show_preset(preset: str):

@@ -43,6 +43,7 @@ PHOTO_SIDE = 448
 PART_SECONDS = 600  # a picture still being written after this long belongs to a writer that died
 CACHE_ENV, CACHE_LIMIT_ENV, REPO_ENV = "VIZ_ATLAS_DIR", "VIZ_ATLAS_MAX_MB", "VIZ_ATLAS_REPO"
 DEFAULT_CACHE = Path.home() / ".cache" / "vgg16-atlas"
+SHOWCASE_FOLDER = "showcase"  # the first visit's finished results (ui/showcase.py), shared with the tiles
 
 
 @dataclass(frozen=True)
@@ -357,8 +358,9 @@ def fetch_shared_cache(cache: TileCache, repo: str | None = None) -> str:
     try:
         from huggingface_hub import snapshot_download
 
-        snapshot_download(repo_id=repo, repo_type="dataset", local_dir=str(cache.folder), allow_patterns=["*/*.png"])
-        return f"atlas tiles from {repo}"
+        snapshot_download(repo_id=repo, repo_type="dataset", local_dir=str(cache.folder),
+                          allow_patterns=["*/*.png", f"{SHOWCASE_FOLDER}/**"])
+        return f"atlas tiles and first-visit results from {repo}"
     except Exception as err:  # offline, private, missing: compute on demand instead
         return f"the shared atlas {repo} could not be fetched ({type(err).__name__}); tiles are computed on demand"
 
