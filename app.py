@@ -18,7 +18,7 @@ from ui.common import EXAMPLES, keep_cache_small, share_photos
 from ui.common import ROOT as HERE  # HERE: the folder of this file and examples/
 from ui.microscope import microscope_tab
 from ui.reconstruction import reconstruction_tab
-from ui.showcase import Showcase, Store, fill_in_background, missing, wire_showcases
+from ui.showcase import Showcase, Store, fill_in_background, incomplete, wire_showcases
 from ui.style import STYLES, style_tab
 from ui.visualization import visualization_tab
 from viz import atlas
@@ -112,8 +112,8 @@ def main(argv=None) -> None:
     print(f"Precision: {fast_precision().name}, because {fast_precision().reason}.", flush=True)
     print(f"Microscope: {atlas.fetch_shared_cache(atlas.TileCache())}", flush=True)
     demo, showcases = build_parts(backbone)
-    if missing(backbone, showcases, Store()):
-        fill_in_background(args.weights)  # the first visit's results, at the lowest CPU priority
+    if incomplete(backbone, showcases, Store()):
+        fill_in_background(args.weights)  # the first visit's results and patches, at the lowest priority
     launch(demo, share=args.share)
 
 

@@ -7,7 +7,7 @@ import functools
 import gradio as gr
 import numpy as np
 
-from viz import atlas, images
+from viz import atlas, images, patches
 from viz.model import Backbone, conv_layers
 
 from .activations import ChannelPicker
@@ -42,9 +42,11 @@ def run_atlas(backbone: Backbone, cache: atlas.TileCache, layer: str = DEFAULT_L
 
 
 def run_unit(backbone: Backbone, cache: atlas.TileCache, unit: str, image: str | None = None):
-    """A unit's page: where it fires, the examples' patches that excite it most, its pictures."""
+    """A unit's page: where it fires, the patches that excite it most (of the scanned photos, or of the
+    examples), its pictures."""
     photo = images.load_image(image) if image else None
-    limited = TimeLimited(atlas.unit_page(backbone, unit, photo, example_photos(), cache))
+    scanned = functools.partial(patches.stored, backbone, cache_folder=cache.folder)
+    limited = TimeLimited(atlas.unit_page(backbone, unit, photo, example_photos(), cache, dataset=scanned))
     for page in limited:
         figures = " · ".join(f"{k} {v:.2f}" for k, v in page.figures.items())
         about = f"**{page.unit}** · {figures} · link: {link_to(page.link)}"

@@ -26,7 +26,7 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from viz import atlas, images
+from viz import atlas, images, patches
 from viz.model import Backbone
 from viz.precision import fast_precision
 
@@ -148,6 +148,11 @@ def missing(backbone: Backbone, showcases: list[Showcase], store: Store) -> list
     return [s for s in showcases if store.get(key(backbone, s)) is None]
 
 
+def incomplete(backbone: Backbone, showcases: list[Showcase], store: Store) -> bool:
+    """Whether a first visit lacks anything: a tab's example, or the unit pages' scanned patches."""
+    return bool(missing(backbone, showcases, store)) or not patches.scanned(backbone, store.folder.parent)
+
+
 def fill(backbone: Backbone, showcases: list[Showcase], store: Store, progress=print) -> None:
     """Compute and store every missing result (each tab's own handler, to its end)."""
     for showcase in missing(backbone, showcases, store):
@@ -191,6 +196,11 @@ def main(argv=None) -> None:
     backbone = load_backbone(resolve_source(args.weights))
     _, showcases = build_parts(backbone)
     fill(backbone, showcases, Store(), progress=lambda line: print(line, flush=True))
+    cache_folder = atlas.TileCache().folder
+    if not patches.scanned(backbone, cache_folder):  # the unit pages' top patches
+        photos = patches.default_photos()
+        print(f"showcase: scanning {len(photos)} photos for each channel's strongest patches", flush=True)
+        patches.scan_and_save(backbone, photos, cache_folder, progress=lambda line: None)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 from PIL import Image
@@ -44,6 +44,7 @@ PART_SECONDS = 600  # a picture still being written after this long belongs to a
 CACHE_ENV, CACHE_LIMIT_ENV, REPO_ENV = "VIZ_ATLAS_DIR", "VIZ_ATLAS_MAX_MB", "VIZ_ATLAS_REPO"
 DEFAULT_CACHE = Path.home() / ".cache" / "vgg16-atlas"
 SHOWCASE_FOLDER = "showcase"  # the first visit's finished results (ui/showcase.py), shared with the tiles
+PATCHES_FOLDER = "patches"  # each channel's strongest patches over a folder of photos (viz/patches.py)
 
 
 @dataclass(frozen=True)
@@ -257,17 +258,21 @@ def parse_unit(backbone: Backbone, text: str) -> tuple[str, int]:
 
 
 def unit_page(backbone: Backbone, unit: str, photo: np.ndarray | None, examples: dict[str, np.ndarray],
-              cache: TileCache | None = None, patches: int = 6) -> Iterator[UnitPage]:
-    """The unit's page, streamed as its parts are ready: the photo's activation map and the examples'
-    top patches first (forward passes), then the visualizations (cached), then the caricature."""
+              cache: TileCache | None = None, patches: int = 6,
+              dataset: Callable[[str, int], list] | None = None) -> Iterator[UnitPage]:
+    """The unit's page, streamed as its parts are ready: the photo's activation map and the top
+    patches first (forward passes), then the visualizations (cached), then the caricature. The top
+    patches come from `dataset(layer, channel)` (a scanned folder of photos) where it has them, with
+    the photo's own; from the examples and the photo otherwise."""
     layer, channel = parse_unit(backbone, unit)
     cache = cache or TileCache()
     shown = photo if photo is not None else next(iter(examples.values()))
     new = photo is not None and not any(np.array_equal(photo, p) for p in examples.values())
-    photos = dict(examples, **({"your photo": photo} if new else {}))
+    scanned = dataset(layer, channel) if dataset else []
+    photos = dict({} if scanned else examples, **({"your photo": photo} if new else {}))
     shown = images.fit_for_network(shown, min(PHOTO_SIDE, max(shown.shape[:2])))
     response, heat = activation_map(backbone, layer, channel, shown)
-    top = top_patches(backbone, layer, channel, photos, patches)
+    top = sorted(scanned + top_patches(backbone, layer, channel, photos, patches), key=lambda p: -p[2])[:patches]
     found = [(heat, f"where {layer}:{channel} fires on the {'photo' if photo is not None else 'example'} "
                     f"(mean {response:.2f})")]
     found += [(crop, f"{name} · {value:.1f}") for crop, name, value in top]
@@ -359,7 +364,7 @@ def fetch_shared_cache(cache: TileCache, repo: str | None = None) -> str:
         from huggingface_hub import snapshot_download
 
         snapshot_download(repo_id=repo, repo_type="dataset", local_dir=str(cache.folder),
-                          allow_patterns=["*/*.png", f"{SHOWCASE_FOLDER}/**"])
+                          allow_patterns=["*/*.png", f"{SHOWCASE_FOLDER}/**", f"{PATCHES_FOLDER}/**"])
         return f"atlas tiles and first-visit results from {repo}"
     except Exception as err:  # offline, private, missing: compute on demand instead
         return f"the shared atlas {repo} could not be fetched ({type(err).__name__}); tiles are computed on demand"

@@ -1,0 +1,77 @@
+"""Dataset examples: each channel's strongest patches over a folder of photos, scanned once, kept on
+disk, and shown on unit pages (here on photos the installed packages ship)."""
+
+import numpy as np
+import pytest
+
+from viz import atlas, images, patches
+from viz.model import features
+
+LAYERS = ["block2_conv1", "block4_conv3"]
+
+
+@pytest.fixture(scope="module")
+def photos():
+    found = patches.photos_in(patches.ROOT / "examples") + patches.packaged_photos()
+    assert len(found) >= 10 and any(p.name == "lion.jpg" for p in found)  # Gradio's and Matplotlib's photos too
+    return found
+
+
+@pytest.fixture(scope="module")
+def scanned(backbone, photos, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("patches")
+    found = patches.scan(backbone, photos, LAYERS)
+    patches.save(backbone, found, photos, folder)
+    return found, folder
+
+
+def activations(backbone, path, layer):
+    picture = images.fit_for_network(images.load_image(str(path)), patches.SIDE)
+    return features(backbone, images.to_float(picture)[None], [layer])[layer][0]
+
+
+def test_each_channel_keeps_its_strongest_photos(backbone, photos, scanned):
+    found, _ = scanned
+    best = found["block4_conv3"]
+    assert best.shape == (512, patches.KEEP, 4)
+    assert np.all(np.diff(best[..., 0], axis=1) <= 0)  # strongest first
+    assert all(len(set(best[c, :, 1])) == patches.KEEP for c in range(512))  # one patch a photo
+    for channel in (3, 42, 300):  # checked against each photo's own forward pass
+        peaks = [activations(backbone, p, "block4_conv3")[..., channel].max() for p in photos]
+        top = np.argsort(peaks)[::-1][:patches.KEEP]
+        assert list(best[channel, :, 1].astype(int)) == list(top)
+        np.testing.assert_allclose(best[channel, :, 0], np.array(peaks)[top], rtol=1e-4)
+        row, column = best[channel, 0, 2:].astype(int)
+        assert activations(backbone, photos[top[0]], "block4_conv3")[row, column, channel] == pytest.approx(peaks[top[0]],
+                                                                                                           rel=1e-4)
+
+
+def test_kept_patches_are_read_back_with_their_photos_names(backbone, photos, scanned):
+    found, folder = scanned
+    kept = patches.stored(backbone, "block2_conv1", 11, folder)
+    assert len(kept) == patches.KEEP
+    assert [name for _, name, _ in kept] == [photos[int(i)].name for i in found["block2_conv1"][11, :, 1]]
+    assert all(crop.shape == (patches.SHOWN, patches.SHOWN, 3) and crop.std() > 3 for crop, _, _ in kept)
+    assert patches.stored(backbone, "block5_conv3", 0, folder) == []  # not scanned
+    assert not patches.scanned(backbone, folder)  # two layers of thirteen
+
+
+def test_a_broken_file_in_the_folder_is_skipped(backbone, photos, tmp_path):
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"not a photo")
+    found = patches.scan(backbone, [broken, photos[0]], ["block1_conv1"])
+    assert set(found["block1_conv1"][:, :, 1].ravel()) == {1}
+
+
+def test_a_unit_page_shows_the_scanned_photos_beside_your_own(backbone, scanned):
+    _, folder = scanned
+    from ui.microscope import example_photos
+
+    lookup = lambda layer, channel: patches.stored(backbone, layer, channel, folder)  # noqa: E731
+    page = next(atlas.unit_page(backbone, "block4_conv3:42", None, example_photos(), dataset=lookup))
+    names = [caption.split(" · ")[0] for _, caption in page.pictures[1:]]
+    assert names == [name for _, name, _ in lookup("block4_conv3", 42)]
+    own = np.tile(np.linspace(0, 255, 160, dtype=np.uint8)[:, None, None], (1, 160, 3))  # not scanned
+    page = next(atlas.unit_page(backbone, "block4_conv3:42", own, example_photos(), dataset=lookup))
+    values = [float(caption.split(" · ")[1]) for _, caption in page.pictures[1:]]
+    assert len(values) == 6 and values == sorted(values, reverse=True)  # the photo's own patches compete
