@@ -14,6 +14,7 @@ import sys
 import gradio as gr
 
 from ui.activations import activations_tab
+from ui.blocks import blocks_tab
 from ui.common import EXAMPLES, keep_cache_small, share_photos
 from ui.common import ROOT as HERE  # HERE: the folder of this file and examples/
 from ui.microscope import microscope_tab
@@ -61,8 +62,8 @@ def build_parts(backbone: Backbone) -> tuple[gr.Blocks, list[Showcase]]:
         gr.Markdown(header(backbone))
         with gr.Tabs() as tabs:
             picker, activations_photo, showcases = activations_tab(backbone)
-            parts = [reconstruction_tab(backbone), visualization_tab(backbone), style_tab(backbone),
-                     microscope_tab(backbone, tabs, demo, picker)]
+            parts = [blocks_tab(backbone), reconstruction_tab(backbone), visualization_tab(backbone),
+                     style_tab(backbone), microscope_tab(backbone, tabs, demo, picker)]
         share_photos([activations_photo] + [photo for photo, _ in parts])
         showcases += [showcase for _, found in parts for showcase in found]
         wire_showcases(demo, backbone, showcases, Store())

@@ -46,6 +46,13 @@ def main():
                           api_name="/attribution")
     print(f"attribution: {len(save(maps, out, 'attribution'))} maps")
 
+    for maps, pictures, about in client.submit(image=handle_file(CAT), groups=4, api_name="/neuron_groups"):
+        pass
+    print(f"neuron_groups: {about.splitlines()[0]}")
+    save(maps + (pictures or []), out, "groups")
+    entries, links = client.predict(image=handle_file(CAT), layer="block5_conv3", x=0.5, y=0.4, api_name="/dictionary")
+    print(f"dictionary: {links}")
+
     job = client.submit(image=handle_file(CAT), layer="block2_conv2", steps=40, size=128, api_name="/reconstruct")
     for gallery, curve, status, files in job:
         print(f"reconstruct: {status}")

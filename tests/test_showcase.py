@@ -59,13 +59,13 @@ def test_the_key_follows_the_example_bytes_and_settings_not_its_path(backbone, p
     assert showcase.key(backbone, same) == showcase.key(backbone, reconstruction)
     other = showcase.Showcase("reconstruction", reconstruction.run, reconstruction.outputs, about=("block2_conv2",))
     assert showcase.key(backbone, other) != showcase.key(backbone, reconstruction)
-    assert len({showcase.key(backbone, s) for s in showcases}) == len(showcases) == 6
+    assert len({showcase.key(backbone, s) for s in showcases}) == len(showcases) == 7
 
 
 def test_every_tab_has_its_example(parts):
     _, showcases = parts
-    assert [s.name for s in showcases] == ["activations", "attribution", "reconstruction", "visualization", "style",
-                                           "microscope"]
+    assert [s.name for s in showcases] == ["activations", "attribution", "blocks", "reconstruction", "visualization",
+                                           "style", "microscope"]
 
 
 def test_fill_stores_what_the_tabs_show(backbone, parts, tmp_path):

@@ -161,6 +161,19 @@ def layer_rms(layer: str, item: int | None = None, name: str = "layer") -> Objec
     return objective(name, fn, [layer])
 
 
+def direction(layer: str, vectors: np.ndarray, cosine_power: float = 0.0, name: str = "direction") -> Objective:
+    """Minus the mean over positions of ⟨a, v⟩ · max(cos(a, v), 0.1)^p, item b of the batch for the row
+    v = vectors[b]: Lucid's direction objective; a power p > 0 asks for that direction itself rather
+    than for a large activation along it (the Building Blocks' activation grid, p = 1)."""
+    def fn(features, images, data):
+        acts, v = features[layer], data["vectors"]
+        dots = tf.einsum("bhwc,bc->bhw", acts, v)
+        cosine = dots / (tf.norm(acts, axis=-1) * tf.norm(v, axis=-1)[:, None, None] + 1e-6)
+        return -batch_mean(dots * tf.maximum(cosine, 0.1) ** data["power"])
+
+    return objective(name, fn, [layer], {"vectors": np.asarray(vectors, np.float32), "power": cosine_power})
+
+
 # ---------------------------------------------------------------- regularizers
 
 

@@ -132,26 +132,36 @@ def visualize(
     settings = settings_for(preset, **knobs)
     seed = check_seed(seed)
     objective = build_objective(backbone, chosen, settings)
-    net = network(backbone, objective.layers, fast)
-    robustness = make_transform(settings)
-    if start is not None:
-        start = images.fit_for_network(start, size)
-    shape = (images.snapped(size),) * 2 if start is None else start.shape[:2]
     begin = time.perf_counter()
-
-    def run_stage(stage_shape, stage_steps, previous):
-        init = starting_point(start if previous is None else previous, stage_shape, len(chosen))
-        return optimize(objective, make_param(settings, len(chosen), stage_shape, init, seed), net,
-                        steps=stage_steps, every=every, optimizer="adam", lr=settings.lr, transform=robustness,
-                        seed=seed)
-
-    plan = octave_plan(shape, steps, octaves) if start is not None else stage_plan(shape, steps, NOISE_STAGES)
-    for snapshot in coarse_to_fine(plan, run_stage):
+    for snapshot in pictures(backbone, objective, len(chosen), steps, size, settings, seed, every, fast, start,
+                             octaves):
         last = snapshot.step == steps
         yield Visualization(
             snapshot.step, steps, time.perf_counter() - begin, chosen, list(snapshot.images),
             [-float(v) for v in snapshot.losses["target"]],
             jittered_probabilities(backbone, chosen, snapshot.images, seed) if last else [None] * len(chosen))
+
+
+def pictures(backbone: Backbone, objective: objectives.Objective, count: int, steps: int, size: int,
+             settings: Settings, seed: int = 0, every: int = 16, fast: bool = True, start: np.ndarray | None = None,
+             octaves: int = 1):
+    """The loop every picture of what the network wants runs: `count` images optimized together for
+    `objective` with the settings' parametrization and transforms (Adam), coarse to fine from noise,
+    or over octaves from a photo; yields the loop's snapshots every `every` steps."""
+    net = network(backbone, objective.layers, fast)
+    robustness = make_transform(settings)
+    if start is not None:
+        start = images.fit_for_network(start, size)
+    shape = (images.snapped(size),) * 2 if start is None else start.shape[:2]
+
+    def run_stage(stage_shape, stage_steps, previous):
+        init = starting_point(start if previous is None else previous, stage_shape, count)
+        return optimize(objective, make_param(settings, count, stage_shape, init, seed), net,
+                        steps=stage_steps, every=every, optimizer="adam", lr=settings.lr, transform=robustness,
+                        seed=seed)
+
+    plan = octave_plan(shape, steps, octaves) if start is not None else stage_plan(shape, steps, NOISE_STAGES)
+    yield from coarse_to_fine(plan, run_stage)
 
 
 def build_objective(backbone: Backbone, targets: list[Target], settings: Settings) -> objectives.Objective:

@@ -1,0 +1,57 @@
+"""Neuron groups on a held-out photo: the share of the activations' energy that k groups explain
+(k = 2 … 12), the time to the groups' maps and to their pictures, and how strongly each picture
+drives its group's direction against the example photos' best.
+
+Run: python benchmarks/blocks.py [--layer block5_conv3] [--weights hed]
+"""
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+import matplotlib.cbook
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from viz import blocks, images  # noqa: E402
+from viz.model import load_backbone  # noqa: E402
+from viz.precision import fast_precision  # noqa: E402
+from viz.runtime import configure_runtime  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--layer", default=blocks.DEFAULT_LAYER)
+    parser.add_argument("--weights", default="hed")
+    args = parser.parse_args()
+    configure_runtime()
+    backbone = load_backbone(args.weights)
+    photo = images.load_image(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    examples = [images.load_image(str(p)) for p in sorted((ROOT / "examples").glob("*.jpg"))]
+    print(f"{backbone.source} weights, {fast_precision().name}, layer {args.layer}, a held-out photo (Grace Hopper)")
+    for k in range(2, blocks.MAX_GROUPS + 1):
+        start = time.perf_counter()
+        found = blocks.neuron_groups(backbone, photo, args.layer, k)
+        print(f"  k = {k:2d}: explains {100 * found.explained:5.1f} % of the energy ({time.perf_counter() - start:.2f} s)")
+    start = time.perf_counter()
+    found = blocks.neuron_groups(backbone, photo, args.layer, blocks.GROUPS)
+    maps = time.perf_counter() - start
+    for _, pictures, _ in blocks.group_directions_pictures(backbone, found):
+        pass
+    total = time.perf_counter() - start
+    print(f"k = {blocks.GROUPS}: maps after {maps:.1f} s, every picture after {total:.1f} s")
+    ratios = []
+    for g, picture in enumerate(pictures):
+        direction = found.directions[g]
+        best = max(blocks.direction_response(backbone, images.fit_for_network(p, blocks.PHOTO_SIDE), args.layer,
+                                             direction) for p in examples + [photo])
+        ours = blocks.direction_response(backbone, picture, args.layer, direction)
+        ratios.append(ours / best)
+        print(f"  group {g + 1}: picture {ours:8.1f}, best photo {best:7.1f}: {ours / best:5.1f}×")
+    print(f"every picture ≥ {min(ratios):.1f}× the photos' best along its direction (median {np.median(ratios):.1f}×)")
+
+
+if __name__ == "__main__":
+    main()

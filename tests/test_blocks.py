@@ -1,0 +1,138 @@
+"""The Building Blocks: neuron groups (NMF) with their maps, pictures, channels and contributions, and
+the semantic dictionary of a place, in viz and through the API."""
+
+import numpy as np
+import pytest
+from gradio_client import handle_file
+from PIL import Image
+
+import app
+from conftest import open_page
+from viz import blocks, images, objectives
+from viz.errors import InputError
+from viz.model import features
+
+
+def test_the_factorization_recovers_a_known_low_rank_input():
+    rng = np.random.default_rng(0)
+    w0 = rng.random((196, 3)) * (rng.random((196, 3)) > 0.5)
+    h0 = rng.random((3, 64)) * (rng.random((3, 64)) > 0.6)
+    w, h, explained = blocks.factorize(w0 @ h0, 3)
+    assert explained > 0.999
+    unit = h0 / np.linalg.norm(h0, axis=1, keepdims=True)
+    assert np.all((unit @ h.T).max(axis=1) > 0.99)  # each true direction found (in some order)
+    assert np.allclose(np.linalg.norm(h, axis=1), 1) and np.all(np.diff(w.sum(axis=0)) <= 0)  # strongest first
+
+
+@pytest.fixture(scope="module")
+def cat():
+    return images.load_image(str(app.HERE / "examples" / "cat.jpg"))
+
+
+def test_neuron_groups_explain_the_layer_and_add_up_to_a_channel(backbone, cat):
+    found = blocks.neuron_groups(backbone, cat, "block5_conv3", 6, target="block5_conv3:155")
+    assert found.maps.shape[0] == 6 and found.maps.min() >= 0 and found.explained >= 0.6
+    shares = [share for _, share in found.channels(0, 512)]
+    assert sum(shares) == pytest.approx(1.0) and shares == sorted(shares, reverse=True)
+    # The gradient of a channel's mean at its own layer is 1/N there: the groups' contributions add up
+    # to the mean of that channel in the factorization W·H.
+    w = found.maps.reshape(6, -1).T
+    assert found.contributions["block5_conv3:155"].sum() == pytest.approx((w @ found.directions)[:, 155].mean(),
+                                                                            rel=1e-3)
+    overlay = blocks.group_overlay(found)
+    assert overlay.shape == found.photo.shape and overlay.std() > 10
+
+
+def test_a_target_before_the_layer_is_refused(backbone, cat):
+    with pytest.raises(InputError, match="lies before block5_conv3"):
+        blocks.neuron_groups(backbone, cat, "block5_conv3", 3, target="block2_conv2:3")
+    with pytest.raises(InputError, match="Groups"):
+        blocks.neuron_groups(backbone, cat, "block5_conv3", 40)
+
+
+def test_the_direction_objective_raises_its_dot_product(backbone, cat):
+    found = blocks.neuron_groups(backbone, cat, "block4_conv3", 2)
+    runs = list(blocks.group_directions_pictures(backbone, found, steps=24, size=64))
+    first, last = runs[0][2], runs[-1][2]
+    assert all(b > 2 * a for a, b in zip(first, last))
+    for g, picture in enumerate(runs[-1][1]):  # and the picture itself, seen without jitter
+        assert blocks.direction_response(backbone, picture, "block4_conv3", found.directions[g]) > 0
+
+
+def test_the_objective_weighs_the_cosine_when_asked():
+    acts = np.zeros((1, 1, 2, 2), np.float32)
+    acts[0, 0, 0] = [3.0, 0.0]  # along the direction
+    acts[0, 0, 1] = [3.0, 3.0]  # as large a dot product, at 45°
+    plain = objectives.direction("x", np.array([[1.0, 0.0]]))
+    caricature = objectives.direction("x", np.array([[1.0, 0.0]]), cosine_power=1.0)
+    assert float(plain({"x": acts}, None)["direction"][0]) == pytest.approx(-3.0)
+    assert float(caricature({"x": acts}, None)["direction"][0]) == pytest.approx(-(3 + 3 * 2 ** -0.5) / 2, rel=1e-4)
+
+
+def test_the_dictionary_names_the_channels_that_fire_most_there(backbone, cat):
+    found = blocks.dictionary(backbone, cat, "block4_conv3", 0.25, 0.75, 5)
+    picture = images.fit_for_network(cat, blocks.PHOTO_SIDE)
+    acts = features(backbone, images.to_float(picture)[None], ["block4_conv3"])["block4_conv3"][0]
+    vector = acts[int(0.75 * acts.shape[0]), int(0.25 * acts.shape[1])]
+    assert [c for c, _ in found] == list(np.argsort(-vector)[:5])
+    with pytest.raises(InputError, match="x must be"):
+        blocks.dictionary(backbone, cat, "block4_conv3", 1.5, 0.5)
+
+
+def test_neuron_groups_and_the_dictionary_through_the_api(client):
+    job = client.submit(handle_file(app.EXAMPLES[1]), "block5_conv3", 4, "", 0, api_name="/neuron_groups")
+    for update in job:
+        maps, pictures, about = update
+        if pictures:
+            break
+    job.cancel()
+    assert len(maps) == 5 and "4 groups at block5_conv3" in about and "?unit=block5_conv3:" in about
+    entries, links = client.predict(handle_file(app.EXAMPLES[1]), "block1_conv1", 0.5, 0.5, api_name="/dictionary")
+    assert len(entries) == 8 and entries[0]["caption"].startswith("block1_conv1:") and "?unit=block1_conv1:" in links
+
+
+def test_a_click_on_the_photo_opens_its_dictionary_and_a_unit_page(app_url):
+    pages = open_page(app_url)
+    page = next(pages)
+    page.get_by_role("tab", name="Building blocks").click()
+    panel = page.locator("#tab-blocks")
+    panel.locator("button:has(img)").nth(1).click()  # the cat example
+    page.locator("#blocks-image img").wait_for()
+    layer = panel.get_by_label("Layer")
+    layer.click()
+    layer.fill("block1_conv1")
+    page.get_by_role("option", name="block1_conv1", exact=True).click()
+    box = page.locator("#blocks-image img").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * 0.4, box["y"] + box["height"] * 0.4)
+    page.wait_for_function("document.querySelectorAll('#dictionary img').length >= 8", timeout=90_000)
+    link = page.locator("#dictionary-links a").first
+    unit = link.inner_text()
+    assert unit.startswith("block1_conv1:")
+    with page.context.expect_page() as opened:  # Gradio opens Markdown links in a new tab
+        link.click()
+    page = opened.value
+    page.wait_for_function("u => document.querySelector('#unit-about') && "
+                           "document.querySelector('#unit-about').innerText.includes(u)", arg=unit, timeout=90_000)
+    assert page.locator("#tab-microscope").is_visible()
+    next(pages, None)
+
+
+def test_the_activation_grid_pictures_each_cell_in_the_photos_geometry(backbone, cat):
+    vectors, rows, columns = blocks.cell_vectors(np.arange(14 * 10 * 2, dtype=np.float32).reshape(14, 10, 2), 7)
+    assert (rows, columns) == (7, 5) and vectors.shape == (35, 2)
+    runs = list(blocks.activation_grid(backbone, cat, "block4_conv3", 3, steps=16, size=48))
+    last = runs[-1]
+    assert last.step == 16 and len(last.cells) == last.rows * last.columns >= 6
+    assert min(cell.std() for cell in last.cells) > 5  # no flat cell
+    assert last.picture.shape[1] > last.picture.shape[0]  # the cat photo is wider than tall
+    with pytest.raises(InputError, match="Cells"):
+        next(blocks.activation_grid(backbone, cat, "block4_conv3", 40))
+
+
+def test_the_activation_grid_through_the_api(client):
+    job = client.submit(handle_file(app.EXAMPLES[1]), "block4_conv3", 2, 0, api_name="/activation_grid")
+    for picture, status in job:
+        if picture:
+            break
+    job.cancel()
+    assert "cells at block4_conv3" in status and np.asarray(Image.open(picture)).std() > 5

@@ -1,0 +1,198 @@
+"""The Building Blocks of interpretability (Olah et al., Distill 2018) on your own photo: a layer's
+activations factorized into neuron groups (non-negative matrix factorization), each group's map over
+the photo, its picture, its channels and how much it adds to a target; and the semantic dictionary
+of a place in the photo (the channels that fire most there).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from . import images, objectives
+from .attribution import resolve_targets, score_gradients
+from .errors import InputError, check_range, check_seed, quoted
+from .model import Backbone, conv_layers, features
+from .targets import Target
+from .visualize import PRESETS, pictures
+
+DEFAULT_LAYER = "block5_conv3"  # where a few groups explain most of the activations (benchmarks/blocks.py)
+GROUPS, MAX_GROUPS = 6, 12
+PHOTO_SIDE = 224
+PICTURE_STEPS, PICTURE_SIZE = 112, 128  # as the Class visualization tab's channels
+TOP_CHANNELS = 5
+COLOURS = np.array([[230, 25, 75], [60, 180, 75], [255, 200, 25], [0, 130, 200], [245, 130, 48], [145, 30, 180],
+                    [70, 240, 240], [240, 50, 230], [170, 110, 40], [0, 128, 128], [128, 128, 0], [0, 0, 128]],
+                   np.float32)  # one colour a group, told apart at a glance (after Sasha Trubetskoy's list)
+
+
+@dataclass
+class NeuronGroups:
+    """A photo's activations at `layer` ≈ maps × directions, both non-negative."""
+
+    layer: str
+    photo: np.ndarray  # the photo as the network saw it (uint8)
+    maps: np.ndarray  # (groups, h, w): how strongly each group fires at each position
+    directions: np.ndarray  # (groups, channels), each row of unit length
+    explained: float  # share of the activations' energy the groups reproduce
+    contributions: dict[str, np.ndarray]  # target -> (groups,): gradient × the group's part of the activations
+
+    def channels(self, group: int, count: int = TOP_CHANNELS) -> list[tuple[int, float]]:
+        """The channels that weigh most in a group, with their share of its direction."""
+        row = self.directions[group]
+        order = np.argsort(-row)[:count]
+        return [(int(c), float(row[c] / row.sum())) for c in order]
+
+
+def factorize(acts: np.ndarray, groups: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray, float]:
+    """Non-negative (positions × channels) ≈ W (positions × groups) · H (groups × channels), H's rows
+    of unit length, the strongest group first; and the share of the energy ‖A‖² that W·H keeps."""
+    from sklearn.decomposition import NMF
+    from sklearn.exceptions import ConvergenceWarning
+
+    model = NMF(n_components=groups, init="nndsvda", max_iter=500, tol=1e-4, random_state=seed)
+    with warnings.catch_warnings():  # 500 iterations are close enough for a picture
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        w = model.fit_transform(acts.astype(np.float64))
+    h = model.components_
+    norms = np.linalg.norm(h, axis=1) + 1e-12
+    w, h = w * norms, h / norms[:, None]
+    order = np.argsort(-w.sum(axis=0))
+    w, h = w[:, order], h[order]
+    explained = 1.0 - float(np.sum((acts - w @ h) ** 2) / max(np.sum(acts.astype(np.float64) ** 2), 1e-12))
+    return w, h, explained
+
+
+def neuron_groups(backbone: Backbone, photo: np.ndarray, layer: str = DEFAULT_LAYER, groups: int = GROUPS,
+                  target: str | None = None, seed: int = 0) -> NeuronGroups:
+    """The photo's neuron groups at a conv layer, and what each adds to the target (or, with the
+    classifier and no target, to the top classes; without either, nothing)."""
+    layer = check_conv_layer(backbone, layer)
+    groups = int(check_range("Groups", groups, 2, MAX_GROUPS))
+    seed = check_seed(seed)
+    picture = images.fit_for_network(photo, PHOTO_SIDE)
+    x = images.to_float(picture)[None]
+    acts = features(backbone, x, [layer])[layer][0]
+    w, h, explained = factorize(acts.reshape(-1, acts.shape[-1]), groups, seed)
+    maps = w.T.reshape(groups, *acts.shape[:2])
+    chosen = resolve_targets(backbone, x[0], target, top=3) if target or backbone.has_classifier else []
+    contributions = {t.text: contribution(backbone, x, t, layer, w, h) for t in chosen}
+    return NeuronGroups(layer, picture, maps.astype(np.float32), h.astype(np.float32), explained, contributions)
+
+
+def check_conv_layer(backbone: Backbone, layer: str) -> str:
+    if layer not in conv_layers(backbone):
+        raise InputError(f"Neuron groups need a conv layer such as {DEFAULT_LAYER}; got {quoted(layer)}.")
+    return layer
+
+
+def contribution(backbone: Backbone, x: np.ndarray, target: Target, layer: str, w: np.ndarray,
+                 h: np.ndarray) -> np.ndarray:
+    """Each group's share of the target's first-order change: Σ over positions of the gradient at
+    `layer` dotted with the group's part of the activations, W[:, g] · H[g] (gradient × input)."""
+    names = backbone.layer_names
+    if names.index(target.layer) < names.index(layer):
+        raise InputError(f"The target {quoted(target.text)} lies before {layer}: the groups cannot contribute "
+                         "to it; name a deeper channel or layer.")
+    _, _, grads, _ = score_gradients(backbone, x, target, layer)
+    g = grads[0].reshape(-1, grads.shape[-1]).astype(np.float64)
+    return np.einsum("pg,gc,pc->g", w, h, g)
+
+
+def group_directions_pictures(backbone: Backbone, groups: NeuronGroups, steps: int = PICTURE_STEPS,
+                              size: int = PICTURE_SIZE, seed: int = 0):
+    """What each group wants to see: pictures that maximize the activations along its direction,
+    one batch; yields (step, pictures, responses) as they form."""
+    objective = objectives.direction(groups.layer, groups.directions)
+    for snapshot in pictures(backbone, objective, len(groups.directions), steps, size, PRESETS["lucid"], seed):
+        yield snapshot.step, list(snapshot.images), [-float(v) for v in snapshot.losses["direction"]]
+
+
+def direction_response(backbone: Backbone, picture: np.ndarray, layer: str, direction: np.ndarray) -> float:
+    """The mean over positions of a picture's activations along `direction`."""
+    acts = features(backbone, images.to_float(picture)[None], [layer])[layer][0]
+    return float(np.mean(acts @ direction))
+
+
+def group_overlay(groups: NeuronGroups) -> np.ndarray:
+    """The photo in grey with each place in the colour of its strongest group, as strongly as it fires."""
+    maps = images.normalize(np.moveaxis(groups.maps, 0, -1))  # (h, w, groups), each group to [0, 1]
+    return coloured(groups.photo, COLOURS[maps.argmax(axis=-1) % len(COLOURS)], maps.max(axis=-1))
+
+
+def group_map(groups: NeuronGroups, group: int) -> np.ndarray:
+    """Where one group fires, in its colour over the photo in grey."""
+    strength = images.normalize(groups.maps[group])
+    return coloured(groups.photo, np.broadcast_to(COLOURS[group % len(COLOURS)], strength.shape + (3,)), strength)
+
+
+def coloured(photo: np.ndarray, colours: np.ndarray, strength: np.ndarray, opacity: float = 0.8) -> np.ndarray:
+    """Colours (h, w, 3, 0–255) over the photo in grey, as opaque as `strength` (h, w, 0–1), at the
+    photo's size."""
+    shape = photo.shape[:2]
+    overlay = images.to_uint8(np.clip(images.resize_float(colours.astype(np.float32) / 255, shape), 0, 1))
+    alpha = np.clip(images.resize_float(strength[..., None].astype(np.float32), shape), 0, 1)
+    return images.blend(images.grey(photo), overlay, opacity * alpha)
+
+
+def dictionary(backbone: Backbone, photo: np.ndarray, layer: str, x: float, y: float,
+               count: int = 8) -> list[tuple[int, float]]:
+    """The semantic dictionary of a place: the `count` channels of `layer` that fire most at (x, y),
+    given as fractions of the photo's width and height, with their activations."""
+    layer = check_conv_layer(backbone, layer)
+    x, y = check_range("x", x, 0.0, 1.0), check_range("y", y, 0.0, 1.0)
+    count = int(check_range("Channels", count, 1, 32))
+    picture = images.fit_for_network(photo, PHOTO_SIDE)
+    acts = features(backbone, images.to_float(picture)[None], [layer])[layer][0]
+    row = min(int(y * acts.shape[0]), acts.shape[0] - 1)
+    column = min(int(x * acts.shape[1]), acts.shape[1] - 1)
+    vector = acts[row, column]
+    order = np.argsort(-vector)[:count]
+    return [(int(c), float(vector[c])) for c in order]
+
+
+GRID_CELLS, MAX_CELLS = 8, 10
+CELL_STEPS, CELL_SIZE = 96, 64
+
+
+@dataclass
+class ActivationGrid:
+    """One streamed state of the activation grid: a picture per cell, laid out as the photo."""
+
+    step: int
+    steps: int
+    rows: int
+    columns: int
+    cells: list[np.ndarray]  # uint8, row by row
+    picture: np.ndarray  # the cells tiled in the photo's geometry
+
+
+def cell_vectors(acts: np.ndarray, cells: int) -> tuple[np.ndarray, int, int]:
+    """The activations (h, w, channels) averaged over a grid of `cells` along the photo's long side
+    (fewer along the short side, in proportion): (rows·columns, channels), rows, columns."""
+    h, w, _ = acts.shape
+    rows, columns = (cells, max(1, round(cells * w / h))) if h >= w else (max(1, round(cells * h / w)), cells)
+    rows, columns = min(rows, h), min(columns, w)
+    edges_r, edges_c = np.linspace(0, h, rows + 1).round().astype(int), np.linspace(0, w, columns + 1).round().astype(int)
+    vectors = [acts[edges_r[i]:edges_r[i + 1], edges_c[j]:edges_c[j + 1]].mean(axis=(0, 1))
+               for i in range(rows) for j in range(columns)]
+    return np.stack(vectors), rows, columns
+
+
+def activation_grid(backbone: Backbone, photo: np.ndarray, layer: str = DEFAULT_LAYER, cells: int = GRID_CELLS,
+                    steps: int = CELL_STEPS, size: int = CELL_SIZE, seed: int = 0):
+    """What the network sees at each place of the photo: for each cell of a grid, a picture of the
+    activation vector there (its direction, times the cosine: Lucid's activation grid), all cells in one
+    batch; yields an ActivationGrid as the pictures form."""
+    layer = check_conv_layer(backbone, layer)
+    cells = int(check_range("Cells", cells, 2, MAX_CELLS))
+    seed = check_seed(seed)
+    picture = images.fit_for_network(photo, PHOTO_SIDE)
+    acts = features(backbone, images.to_float(picture)[None], [layer])[layer][0]
+    vectors, rows, columns = cell_vectors(acts, cells)
+    objective = objectives.direction(layer, vectors + 1e-6, cosine_power=1.0)
+    for snapshot in pictures(backbone, objective, len(vectors), steps, size, PRESETS["lucid"], seed):
+        shown = np.stack(snapshot.images)
+        yield ActivationGrid(snapshot.step, steps, rows, columns, list(shown), images.tile(shown, columns, gap=1))
