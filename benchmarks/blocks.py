@@ -1,6 +1,8 @@
 """Neuron groups on a held-out photo: the share of the activations' energy that k groups explain
 (k = 2 … 12), the time to the groups' maps and to their pictures, and how strongly each picture
-drives its group's direction against the example photos' best.
+drives its group's direction against the example photos' best. Then, for a unit page's extras: how
+far apart four diverse pictures are (Gram distance at block2_conv2) against four seeds without the
+term, their responses against the photos' best, and the negative picture against the photos' lowest.
 
 Run: python benchmarks/blocks.py [--layer block5_conv3] [--weights hed]
 """
@@ -15,8 +17,10 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from viz import blocks, images  # noqa: E402
-from viz.model import load_backbone  # noqa: E402
+from viz import blocks, images, objectives  # noqa: E402
+from viz import visualize as vis  # noqa: E402
+from viz.model import features, load_backbone  # noqa: E402
+from viz.targets import parse_target  # noqa: E402
 from viz.precision import fast_precision  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
 
@@ -25,6 +29,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--layer", default=blocks.DEFAULT_LAYER)
     parser.add_argument("--weights", default="hed")
+    parser.add_argument("--units", nargs="*", default=["block3_conv3:12", "block4_conv3:42", "block5_conv3:7"])
     args = parser.parse_args()
     configure_runtime()
     backbone = load_backbone(args.weights)
@@ -34,7 +39,8 @@ def main() -> None:
     for k in range(2, blocks.MAX_GROUPS + 1):
         start = time.perf_counter()
         found = blocks.neuron_groups(backbone, photo, args.layer, k)
-        print(f"  k = {k:2d}: explains {100 * found.explained:5.1f} % of the energy ({time.perf_counter() - start:.2f} s)")
+        seconds = time.perf_counter() - start
+        print(f"  k = {k:2d}: explains {100 * found.explained:5.1f} % of the energy ({seconds:.2f} s)")
     start = time.perf_counter()
     found = blocks.neuron_groups(backbone, photo, args.layer, blocks.GROUPS)
     maps = time.perf_counter() - start
@@ -51,6 +57,31 @@ def main() -> None:
         ratios.append(ours / best)
         print(f"  group {g + 1}: picture {ours:8.1f}, best photo {best:7.1f}: {ours / best:5.1f}×")
     print(f"every picture ≥ {min(ratios):.1f}× the photos' best along its direction (median {np.median(ratios):.1f}×)")
+    for unit in args.units:
+        unit_extras(backbone, parse_target(backbone, unit), examples + [photo])
+
+
+def unit_extras(backbone, unit, photos) -> None:
+    """Diverse pictures against seeds, and the negative, for one channel."""
+    def response(picture):
+        return float(features(backbone, images.to_float(picture)[None], [unit.layer])[unit.layer][0, ..., unit.unit]
+                     .mean())
+
+    def spread(pictures):
+        acts = np.stack([features(backbone, images.to_float(p)[None], [vis.DIVERSITY_LAYER])[vis.DIVERSITY_LAYER][0]
+                         for p in pictures])
+        return objectives.gram_distance(acts)
+
+    seen = [response(images.fit_for_network(p, blocks.PHOTO_SIDE)) for p in photos]
+    seeds = [vis.diverse(backbone, unit, photos[0], 1, seed=s)[0] for s in range(4)]
+    start = time.perf_counter()
+    diverse = vis.diverse(backbone, unit, seeds[0], 4)
+    took = time.perf_counter() - start
+    negative = response(vis.negative(backbone, unit))
+    print(f"{unit.text}: Gram distance of 4 diverse pictures {spread(diverse):.3f} against 4 seeds {spread(seeds):.4f} "
+          f"({took:.1f} s); responses {min(response(p) for p in diverse) / max(seen):.1f}× the photos' best at least "
+          f"(seeds {min(response(p) for p in seeds) / max(seen):.1f}×); negative {negative:.2f} against the photos' "
+          f"lowest {min(seen):.2f}")
 
 
 if __name__ == "__main__":

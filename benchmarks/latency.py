@@ -66,8 +66,11 @@ def cases(photos: list[str], only: str | None):
         ("visualize, 8 channels of block4_conv3", "/visualize", [BLOCK4_CHANNELS]),
         ("style transfer (default)", "/style_transfer", [image, handle_file(STYLE)]),
         ("style transfer, the whole (portrait) photo", "/style_transfer", [whole, handle_file(STYLE)]),
+        ("neuron groups (default: 6 at block5_conv3)", "/neuron_groups", [image]),
+        ("activation grid (default: 8 cells)", "/activation_grid", [image]),
+        ("semantic dictionary of a place", "/dictionary", [image, "block5_conv3", 0.5, 0.4]),
     ]
-    return [case for case in table if only is None or only in case[1]]
+    return [case for case in table if only is None or any(part in case[1] for part in only.split(","))]
 
 
 def timed(client, endpoint: str, args: list) -> dict:
@@ -171,7 +174,7 @@ def main():
     parser.add_argument("--cpu", choices=("native", "avx2"), default="native",
                         help="avx2: run as a CPU without AVX-512 (and so without native bfloat16) would")
     parser.add_argument("--compare", action="store_true", help="also run with the precision forced the other way")
-    parser.add_argument("--only", default=None, help="endpoint name part, e.g. visualize")
+    parser.add_argument("--only", default=None, help="endpoint name parts, comma-separated, e.g. visualize,style")
     parser.add_argument("--browser", action="store_true", help="also time /activations in headless Chromium")
     args = parser.parse_args()
     flags = sorted(cpu_flags() & {"avx2", "fma", "avx512f", *NATIVE_CPU_FLAGS})

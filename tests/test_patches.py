@@ -42,8 +42,8 @@ def test_each_channel_keeps_its_strongest_photos(backbone, photos, scanned):
         assert list(best[channel, :, 1].astype(int)) == list(top)
         np.testing.assert_allclose(best[channel, :, 0], np.array(peaks)[top], rtol=1e-4)
         row, column = best[channel, 0, 2:].astype(int)
-        assert activations(backbone, photos[top[0]], "block4_conv3")[row, column, channel] == pytest.approx(peaks[top[0]],
-                                                                                                           rel=1e-4)
+        strongest = activations(backbone, photos[top[0]], "block4_conv3")[row, column, channel]
+        assert strongest == pytest.approx(peaks[top[0]], rel=1e-4)
 
 
 def test_kept_patches_are_read_back_with_their_photos_names(backbone, photos, scanned):

@@ -1,6 +1,7 @@
 """The first visit: each tab's finished example, computed once by its own handler, stored, and shown at
 every page load; one photo offered to every tab."""
 
+import contextlib
 import functools
 import os
 import re
@@ -158,26 +159,28 @@ def test_the_first_visit_shows_stored_results_and_one_photo_reaches_every_tab(ba
     finally:
         os.environ["VIZ_ATLAS_DIR"] = before
     try:
-        pages = open_page(url)
-        page = next(pages)
-        start = time.monotonic()
-        page.wait_for_function("document.querySelectorAll('#activation-grids img').length >= 13", timeout=10_000)
-        page.wait_for_function("document.querySelectorAll('#attribution-maps img').length >= 4", timeout=10_000)
-        shown = time.monotonic() - start
-        assert "Grad-CAM" in page.locator("#attribution-maps").inner_text()
-        page.wait_for_timeout(1000)
-        assert runs == []  # a page view computes nothing, and queues nothing (no link: no link run)
-        panel = page.locator("#tab-style")
-        assert panel.locator("#style-content img").count() == 0  # nothing shared yet
-        page.locator("#tab-activations").get_by_role("button", name="Use this photo in every tab").click()
-        page.get_by_role("tab", name="Style transfer").click()
-        page.locator("#style-content img").wait_for(timeout=10_000)
-        page.get_by_role("tab", name="Reconstruction").click()
-        page.locator("#reconstruction-image img").wait_for(timeout=10_000)
-        print(f"first visit: stored results on the page {shown:.2f} s after its header")
-        next(pages, None)
+        with contextlib.closing(open_page(url)) as pages:
+            first_visit(next(pages), runs)
     finally:
         next(server, None)
+
+
+def first_visit(page, runs: list):
+    """The stored results are on the page as it opens, without a run; the share button reaches other tabs."""
+    start = time.monotonic()
+    page.wait_for_function("document.querySelectorAll('#activation-grids img').length >= 13", timeout=10_000)
+    page.wait_for_function("document.querySelectorAll('#attribution-maps img').length >= 4", timeout=10_000)
+    shown = time.monotonic() - start
+    assert "Grad-CAM" in page.locator("#attribution-maps").inner_text()
+    page.wait_for_timeout(1000)
+    assert runs == []  # a page view computes nothing, and queues nothing (no link: no link run)
+    assert page.locator("#tab-style #style-content img").count() == 0  # nothing shared yet
+    page.locator("#tab-activations").get_by_role("button", name="Use this photo in every tab").click()
+    for tab, photo in [("Style transfer", "#style-content"), ("Reconstruction", "#reconstruction-image"),
+                       ("Building blocks", "#blocks-image")]:
+        page.get_by_role("tab", name=tab).click()
+        page.locator(f"{photo} img").wait_for(timeout=10_000)
+    print(f"first visit: stored results on the page {shown:.2f} s after its header")
 
 
 def luminance(css_colour: str) -> float:
@@ -187,25 +190,29 @@ def luminance(css_colour: str) -> float:
 
 
 def test_on_a_phone_the_button_is_within_a_screen_of_the_photo(app_url, tmp_path):
-    pages = open_page(app_url, width=390, height=844)
-    page = next(pages)
+    with contextlib.closing(open_page(app_url, width=390, height=844)) as pages:
+        phone_layout(next(pages), tmp_path)
+
+
+def phone_layout(page, tmp_path):
     photo = page.locator("#activations-image").bounding_box()
     button = page.locator("#tab-activations").get_by_role("button", name="Show activations").bounding_box()
     assert button["y"] + button["height"] - photo["y"] <= 844
     assert page.evaluate("document.documentElement.scrollWidth") <= 390  # nothing wider than the phone
     page.screenshot(path=str(tmp_path / "phone-activations.png"), full_page=True)
-    next(pages, None)
 
 
 def test_dark_mode_is_light_text_on_a_dark_page(app_url, tmp_path):
-    pages = open_page(app_url + "?__theme=dark")
-    page = next(pages)
+    with contextlib.closing(open_page(app_url + "?__theme=dark")) as pages:
+        dark_page(next(pages), tmp_path)
+
+
+def dark_page(page, tmp_path):
     shot = tmp_path / "dark-activations.png"
     page.screenshot(path=str(shot), full_page=True)
     text = page.evaluate("getComputedStyle(document.querySelector('#tab-activations p')).color")
     seen = np.asarray(Image.open(shot).convert("L"), np.float32) / 255
     assert np.median(seen) < 0.25 and luminance(text) > 0.6, (np.median(seen), text)
-    next(pages, None)
 
 
 def test_a_visitors_run_pauses_the_background_fill(monkeypatch):

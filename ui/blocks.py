@@ -94,7 +94,7 @@ def blocks_tab(backbone: Backbone) -> tuple[SharedPhoto, list[Showcase]]:
                 shared = SharedPhoto(image, share_button())
                 layer = Dropdown(conv_layers(backbone), value=blocks.DEFAULT_LAYER, label="Layer")
                 groups = Slider(2, blocks.MAX_GROUPS, value=blocks.GROUPS, step=1, label="Groups")
-                target = Dropdown(target_suggestions(backbone), value=None, allow_custom_value=True,
+                target = Dropdown(target_suggestions(backbone), value="", allow_custom_value=True,
                                   label="What the groups add to (optional)",
                                   info="A channel or layer at or after this layer" +
                                        (", or a class; empty: the top classes." if backbone.has_classifier else "."))

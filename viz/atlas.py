@@ -31,14 +31,14 @@ from .errors import InputError, check_range, quoted
 from .model import Backbone, conv_layers, features, units
 from .runtime import prune
 from .targets import parse_target
-from .visualize import visualize
+from .visualize import diverse, negative, visualize
 
 CODE_VERSION = "1"  # bump when a change to the visualization code changes its pictures
-# Measured on 2 cores (block5_conv3, 96 px, 128 steps): a batch of 8 tiles takes 10.5–11 s, a page of
-# 64 about 87 s; the first batch is half as large, so the first tiles show after 6.6 s.
+# Tiles are computed a batch at a time (one compiled step for the batch); the first batch is half as
+# large, so a page's first tiles show sooner (benchmarks/atlas.py).
 PER_PAGE, BATCH, FIRST_BATCH = 64, 8, 4
-# The unit page looks at a photo this large at most (long side, px): a 2000 px photo took 4.6 s and
-# 4.1 GB at its own size, and uploads may reach 40 megapixels.
+# The unit page looks at a photo this large at most (long side, px): uploads may reach 40 megapixels,
+# and the network's time and memory grow with the pixels it sees.
 PHOTO_SIDE = 448
 PART_SECONDS = 600  # a picture still being written after this long belongs to a writer that died
 CACHE_ENV, CACHE_LIMIT_ENV, REPO_ENV = "VIZ_ATLAS_DIR", "VIZ_ATLAS_MAX_MB", "VIZ_ATLAS_REPO"
@@ -59,6 +59,7 @@ class TileSettings:
 
 TILE = TileSettings()
 UNIT = TileSettings(size=160, steps=160)  # the unit page's large pictures (seeds 0 and 1)
+EXTRAS = TileSettings(size=128, steps=128)  # its diverse pictures and its negative
 
 
 # ---------------------------------------------------------------- the cache
@@ -261,7 +262,8 @@ def unit_page(backbone: Backbone, unit: str, photo: np.ndarray | None, examples:
               cache: TileCache | None = None, patches: int = 6,
               dataset: Callable[[str, int], list] | None = None) -> Iterator[UnitPage]:
     """The unit's page, streamed as its parts are ready: the photo's activation map and the top
-    patches first (forward passes), then the visualizations (cached), then the caricature. The top
+    patches first (forward passes), then the visualizations (cached), the caricature, then four
+    diverse pictures and the negative (cached). The top
     patches come from `dataset(layer, channel)` (a scanned folder of photos) where it has them, with
     the photo's own; from the examples and the photo otherwise."""
     layer, channel = parse_unit(backbone, unit)
@@ -288,7 +290,25 @@ def unit_page(backbone: Backbone, unit: str, photo: np.ndarray | None, examples:
         large.append((known[channel], f"{layer}:{channel} · seed {seed}"))
     yield page(large + found)
     *_, dream = visualize(backbone, f"{layer}:{channel}", steps=48, size=224, start=shown, octaves=2, every=48)
-    yield page(large + [(dream.images[0], "caricature: DeepDream of this unit from the photo")] + found)
+    shown_so_far = large + [(dream.images[0], "caricature: DeepDream of this unit from the photo")] + found
+    yield page(shown_so_far)
+    yield page(shown_so_far + diverse_and_negative(backbone, layer, channel, large[0][0], cache))
+
+
+def diverse_and_negative(backbone: Backbone, layer: str, channel: int, ordinary: np.ndarray,
+                         cache: TileCache) -> list[tuple[np.ndarray, str]]:
+    """Four pictures of the unit pushed apart (what else it responds to) and its negative (what it
+    responds to least), computed once and cached like the tiles."""
+    target = parse_target(backbone, f"{layer}:{channel}")
+    keys = [tile_key(backbone, layer, channel, replace(EXTRAS, preset=f"diverse {k}")) for k in range(4)]
+    keys.append(tile_key(backbone, layer, channel, replace(EXTRAS, preset="negative")))
+    found = [cache.get(key) for key in keys]
+    if any(picture is None for picture in found):
+        found = diverse(backbone, target, ordinary, 4, EXTRAS.steps, EXTRAS.size) + [
+            negative(backbone, target, EXTRAS.steps, EXTRAS.size)]
+        cache.put_all(dict(zip(keys, found)))
+    captions = [f"{layer}:{channel} · diverse {k + 1} of 4" for k in range(4)]
+    return list(zip(found, captions + ["negative: what it responds to least"]))
 
 
 def activation_map(backbone: Backbone, layer: str, channel: int, photo: np.ndarray) -> tuple[float, np.ndarray]:

@@ -175,8 +175,9 @@ def cell_vectors(acts: np.ndarray, cells: int) -> tuple[np.ndarray, int, int]:
     h, w, _ = acts.shape
     rows, columns = (cells, max(1, round(cells * w / h))) if h >= w else (max(1, round(cells * h / w)), cells)
     rows, columns = min(rows, h), min(columns, w)
-    edges_r, edges_c = np.linspace(0, h, rows + 1).round().astype(int), np.linspace(0, w, columns + 1).round().astype(int)
-    vectors = [acts[edges_r[i]:edges_r[i + 1], edges_c[j]:edges_c[j + 1]].mean(axis=(0, 1))
+    down = np.linspace(0, h, rows + 1).round().astype(int)
+    across = np.linspace(0, w, columns + 1).round().astype(int)
+    vectors = [acts[down[i]:down[i + 1], across[j]:across[j + 1]].mean(axis=(0, 1))
                for i in range(rows) for j in range(columns)]
     return np.stack(vectors), rows, columns
 

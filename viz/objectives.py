@@ -174,6 +174,30 @@ def direction(layer: str, vectors: np.ndarray, cosine_power: float = 0.0, name: 
     return objective(name, fn, [layer], {"vectors": np.asarray(vectors, np.float32), "power": cosine_power})
 
 
+def diversity(layer: str, name: str = "diversity") -> Objective:
+    """Each image's mean cosine similarity to the others' Gram matrices at `layer` (Lucid's diversity
+    term): added to a batch's loss, it pushes the images towards different textures."""
+    def fn(features, images, data):
+        acts = features[layer]
+        flat = tf.reshape(acts, (tf.shape(acts)[0], -1, tf.shape(acts)[-1]))
+        gram = tf.math.l2_normalize(tf.reshape(tf.matmul(flat, flat, transpose_a=True), (tf.shape(acts)[0], -1)), 1)
+        similar = tf.matmul(gram, gram, transpose_b=True)
+        count = tf.cast(tf.shape(acts)[0], similar.dtype)
+        return (tf.reduce_sum(similar, axis=1) - 1.0) / tf.maximum(count - 1.0, 1.0)
+
+    return objective(name, fn, [layer])
+
+
+def gram_distance(acts: np.ndarray) -> float:
+    """The mean cosine distance between the Gram matrices of a batch's activations (B, h, w, C)."""
+    flat = acts.reshape(acts.shape[0], -1, acts.shape[-1]).astype(np.float64)
+    grams = np.einsum("bpc,bpd->bcd", flat, flat).reshape(acts.shape[0], -1)
+    grams /= np.linalg.norm(grams, axis=1, keepdims=True) + 1e-12
+    similar = grams @ grams.T
+    count = acts.shape[0]
+    return float(1.0 - (similar.sum() - count) / (count * (count - 1)))
+
+
 # ---------------------------------------------------------------- regularizers
 
 

@@ -164,6 +164,34 @@ def pictures(backbone: Backbone, objective: objectives.Objective, count: int, st
     yield from coarse_to_fine(plan, run_stage)
 
 
+DIVERSITY_LAYER = "block2_conv2"  # textures differ there before the unit's own layer (Lucid used a lower layer)
+
+
+DIVERSITY = 0.4  # the diversity term's weight, in units of the channel's response to its ordinary picture
+
+
+def diverse(backbone: Backbone, unit: Target, ordinary: np.ndarray, count: int = 4, steps: int = 128,
+            size: int = 128, seed: int = 0) -> list[np.ndarray]:
+    """`count` pictures of one channel pushed apart by the diversity term, weighed against the channel's
+    response to its `ordinary` picture (a picture made without the term): the different things a
+    unit responds to, each still far above what photos make it do."""
+    source, weights, bias = unit_weights(backbone, unit.layer, unit.unit)
+    target = objectives.unit(source, weights, bias, name="target")
+    seen = network(backbone, [source])(images.to_float(ordinary)[None])
+    weight = DIVERSITY * max(-float(target(seen, None)["target"][0]), 1e-3)
+    objective = target + weight * objectives.diversity(DIVERSITY_LAYER)
+    *_, final = pictures(backbone, objective, count, steps, size, PRESETS["lucid"], seed, every=steps)
+    return list(final.images)
+
+
+def negative(backbone: Backbone, unit: Target, steps: int = 128, size: int = 128, seed: int = 0) -> np.ndarray:
+    """The picture a channel responds to least (its pre-activation minimized)."""
+    source, weights, bias = unit_weights(backbone, unit.layer, unit.unit)
+    objective = -objectives.unit(source, weights, bias, name="target")
+    *_, final = pictures(backbone, objective, 1, steps, size, PRESETS["lucid"], seed, every=steps)
+    return final.images[0]
+
+
 def build_objective(backbone: Backbone, targets: list[Target], settings: Settings) -> objectives.Objective:
     terms = []
     for item, target in enumerate(targets):
