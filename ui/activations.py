@@ -26,7 +26,7 @@ def run_activations(backbone: Backbone, image: str, layers: list[str] | None = N
     photo = images.fit_for_network(images.load_image(image), int(resolution))
     result = activations(backbone, photo, layers=layers or None, top=int(top), order=order, view=view)
     top5 = {label: p for label, p in result.top5} if result.top5 else None
-    # 13 large grids: written here at a fast PNG level (Gradio's own encoding took 0.36 of 0.8 s)
+    # 13 large grids: written here at a fast PNG level (Gradio's own encoding was a large share of the run)
     files = save_files({f"{k:02d}-{caption.split(' ')[0]}": grid for k, (grid, caption) in enumerate(result.grids)},
                        fast=True)
     return list(zip(files, [caption for _, caption in result.grids])), result.heatmap, top5, result.fc2

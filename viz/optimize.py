@@ -24,8 +24,8 @@ OPTIMIZERS = ("adam", "lbfgs")
 DEFAULT_LR = {"adam": 0.02, "lbfgs": 1.0}  # a step size for pixels in [0, 1]; L-BFGS's is its line search's first try
 MIN_STAGE_SIDE = 32  # a coarse stage (octave, style stage) is never smaller than this
 CONVERGENCE_WINDOW = 20  # steps over which `tolerance` judges whether the loss still moves
-# Compiled steps kept for reuse, the least recently used dropped first. Each holds its graph: about 6 MB
-# (measured on visualizations at 96 px), so at most ~150 MB; a visualization or a style transfer is 3.
+# Compiled steps kept for reuse, the least recently used dropped first; each holds its graph, so the
+# count bounds their memory (benchmarks/load.py); a visualization or a style transfer is 3.
 COMPILED_KINDS = 24
 
 
@@ -123,7 +123,7 @@ def kind_of(objective: Objective, param, net, transform) -> Kind:
 @lru_cache(maxsize=COMPILED_KINDS)
 def compiled(kind: Kind, optimizer: str):
     """The compiled step of `optimizer` for runs of `kind`: traced by the first such run and reused by
-    the next (a trace took 0.3–0.45 s of every stage)."""
+    the next (a trace costs a noticeable share of a short stage)."""
     return tf.function(optimizer_class(optimizer).step_of(partial(loss_and_gradients, kind)), autograph=False)
 
 

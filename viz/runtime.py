@@ -32,7 +32,7 @@ def configure_runtime() -> None:
 
 def two_at_a_time(fn, items) -> list:
     """[fn(item) for item in items], two at once: numpy, TensorFlow and zlib let go of the GIL, and a
-    free Space has 2 cores (the 13 activation grids: 0.11 → 0.05 s to draw, 0.16 → 0.06 s to write)."""
+    free Space has 2 cores."""
     with ThreadPoolExecutor(2) as pool:
         return list(pool.map(fn, items))
 
