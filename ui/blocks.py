@@ -10,8 +10,8 @@ import gradio as gr
 from viz import atlas, blocks, images
 from viz.model import Backbone, conv_layers
 
-from .common import (EXAMPLE, EXAMPLES, OPTIMIZE, Dropdown, ImageInput, Number, SharedPhoto, Slider, TimeLimited,
-                     link_to, share_button, target_suggestions, user_errors, wire)
+from .common import (CUT, EXAMPLE, EXAMPLES, OPTIMIZE, Dropdown, ImageInput, Number, SharedPhoto, Slider,
+                     TimeLimited, link_to, share_button, target_suggestions, user_errors, wire)
 from .showcase import Showcase
 
 INTRO = ("**What the network sees in your photo, in pictures.** A layer's activations are split into a few "
@@ -33,7 +33,7 @@ def run_groups(backbone: Backbone, image: str, layer: str = blocks.DEFAULT_LAYER
     for step, pictures, responses in limited:
         shown = [(p, f"group {g + 1} · response {r:.1f}") for g, (p, r) in enumerate(zip(pictures, responses))]
         yield maps, shown, about + f" · pictures: step {step} / {blocks.PICTURE_STEPS}"
-    yield maps, shown, about + (" · **cut by the time limit**" if limited.cut else " · done")
+    yield maps, shown, about + (CUT if limited.cut else " · done")
     return limited.ending
 
 
@@ -44,7 +44,7 @@ def run_grid(backbone: Backbone, image: str, layer: str = blocks.DEFAULT_LAYER, 
     for grid in limited:
         status = f"**Step {grid.step} / {grid.steps}** · {grid.rows} × {grid.columns} cells at {layer}"
         yield grid.picture, status
-    yield grid.picture, status + (" · **cut by the time limit**" if limited.cut else " · done")
+    yield grid.picture, status + (CUT if limited.cut else " · done")
     return limited.ending
 
 

@@ -132,11 +132,12 @@ def final(run: Callable) -> tuple[object, str]:
 def wire_showcases(demo: gr.Blocks, backbone: Backbone, showcases: list[Showcase], store: Store) -> None:
     """At every page load, fill each tab with its stored result (as it is: nothing is computed here)."""
     components = [c for s in showcases for c in [*s.shown, *s.outputs]]
+    keys = [key(backbone, showcase) for showcase in showcases]  # fixed for the process: not hashed at every load
 
     def show():
         values = []
-        for showcase in showcases:
-            found = store.get(key(backbone, showcase))
+        for showcase, name in zip(showcases, keys):
+            found = store.get(name)
             values += list(showcase.shown.values()) if found else [gr.skip()] * len(showcase.shown)
             values += found if found else [gr.skip()] * len(showcase.outputs)
         return values

@@ -72,14 +72,19 @@ def neuron_groups(backbone: Backbone, photo: np.ndarray, layer: str = DEFAULT_LA
     layer = check_conv_layer(backbone, layer)
     groups = int(check_range("Groups", groups, 2, MAX_GROUPS))
     seed = check_seed(seed)
-    picture = images.fit_for_network(photo, PHOTO_SIDE)
+    picture, acts = seen_at(backbone, photo, layer)
     x = images.to_float(picture)[None]
-    acts = features(backbone, x, [layer])[layer][0]
     w, h, explained = factorize(acts.reshape(-1, acts.shape[-1]), groups, seed)
     maps = w.T.reshape(groups, *acts.shape[:2])
     chosen = resolve_targets(backbone, x[0], target, top=3) if target or backbone.has_classifier else []
     contributions = {t.text: contribution(backbone, x, t, layer, w, h) for t in chosen}
     return NeuronGroups(layer, picture, maps.astype(np.float32), h.astype(np.float32), explained, contributions)
+
+
+def seen_at(backbone: Backbone, photo: np.ndarray, layer: str) -> tuple[np.ndarray, np.ndarray]:
+    """The photo as the network sees it (PHOTO_SIDE), and its activations at `layer` (h, w, channels)."""
+    picture = images.fit_for_network(photo, PHOTO_SIDE)
+    return picture, features(backbone, images.to_float(picture)[None], [layer])[layer][0]
 
 
 def check_conv_layer(backbone: Backbone, layer: str) -> str:
@@ -144,8 +149,7 @@ def dictionary(backbone: Backbone, photo: np.ndarray, layer: str, x: float, y: f
     layer = check_conv_layer(backbone, layer)
     x, y = check_range("x", x, 0.0, 1.0), check_range("y", y, 0.0, 1.0)
     count = int(check_range("Channels", count, 1, 32))
-    picture = images.fit_for_network(photo, PHOTO_SIDE)
-    acts = features(backbone, images.to_float(picture)[None], [layer])[layer][0]
+    _, acts = seen_at(backbone, photo, layer)
     row = min(int(y * acts.shape[0]), acts.shape[0] - 1)
     column = min(int(x * acts.shape[1]), acts.shape[1] - 1)
     vector = acts[row, column]
@@ -190,8 +194,7 @@ def activation_grid(backbone: Backbone, photo: np.ndarray, layer: str = DEFAULT_
     layer = check_conv_layer(backbone, layer)
     cells = int(check_range("Cells", cells, 2, MAX_CELLS))
     seed = check_seed(seed)
-    picture = images.fit_for_network(photo, PHOTO_SIDE)
-    acts = features(backbone, images.to_float(picture)[None], [layer])[layer][0]
+    _, acts = seen_at(backbone, photo, layer)
     vectors, rows, columns = cell_vectors(acts, cells)
     objective = objectives.direction(layer, vectors + 1e-6, cosine_power=1.0)
     for snapshot in pictures(backbone, objective, len(vectors), steps, size, PRESETS["lucid"], seed):
