@@ -161,3 +161,11 @@ def test_diverse_pictures_differ_more_than_seeds_and_the_negative_stays_below_th
     assert objectives.gram_distance(block2(spread)) > 2 * objectives.gram_distance(block2(plain))
     assert min(response(p) for p in spread) > 5 * response(photo)  # each still far above what a photo does
     assert response(vis.negative(backbone, unit, steps=48, size=64)) < response(photo)
+
+
+def test_groups_add_to_the_top_classes_of_the_full_shape_classifier(classifier_backbone, cat):
+    """The classifier sees the photo squashed to 224×224: the groups' weights are found there too."""
+    found = blocks.neuron_groups(classifier_backbone, cat, "block5_conv3", 4)
+    assert len(found.contributions) == 3 and found.maps.shape[1:] != (14, 14)
+    assert all(values.shape == (4,) and np.all(np.isfinite(values)) and np.any(values != 0)
+               for values in found.contributions.values())

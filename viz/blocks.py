@@ -101,9 +101,20 @@ def contribution(backbone: Backbone, x: np.ndarray, target: Target, layer: str, 
     if names.index(target.layer) < names.index(layer):
         raise InputError(f"The target {quoted(target.text)} lies before {layer}: the groups cannot contribute "
                          "to it; name a deeper channel or layer.")
-    _, _, grads, _ = score_gradients(backbone, x, target, layer)
+    _, acts, grads, _ = score_gradients(backbone, x, target, layer)
     g = grads[0].reshape(-1, grads.shape[-1]).astype(np.float64)
+    if g.shape[0] != w.shape[0]:  # a class: the classifier saw the photo squashed to its square, so the
+        w = weights_for(acts[0].reshape(g.shape), h)  # groups' weights at the positions it saw
     return np.einsum("pg,gc,pc->g", w, h, g)
+
+
+def weights_for(acts: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """The non-negative weights W with acts ≈ W · H for fixed group directions H (positions × groups)."""
+    from sklearn.decomposition import non_negative_factorization
+
+    w, _, _ = non_negative_factorization(acts.astype(np.float64), H=h, n_components=h.shape[0], init="custom",
+                                         update_H=False, max_iter=500)
+    return w
 
 
 def group_directions_pictures(backbone: Backbone, groups: NeuronGroups, steps: int = PICTURE_STEPS,
