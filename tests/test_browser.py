@@ -1,5 +1,7 @@
 """A real browser (headless Debian Chromium) uses every tab like a visitor would, Stop included."""
 
+from typing import Callable, NamedTuple
+
 import pytest
 
 from conftest import open_page
@@ -49,36 +51,46 @@ def test_activations_and_attribution(page, tmp_path):
     page.screenshot(path=str(tmp_path / "activations.png"), full_page=True)
 
 
-def test_reconstruction_streams_and_stops(page, tmp_path):
-    page.get_by_role("tab", name="Reconstruction").click()
-    panel = page.locator("#tab-reconstruction")
-    panel.locator("button:has(img)").nth(1).click()  # the cat example
-    page.locator("#reconstruction-image img").wait_for()
-    panel.get_by_role("button", name="Reconstruct").click()
-    wait_for_images(page, "reconstructions", 2)
-    stop_and_check_it_stopped(page, "tab-reconstruction", "reconstruction-status")
-    page.screenshot(path=str(tmp_path / "reconstruction.png"), full_page=True)
-
-
-def test_class_visualization_streams_and_stops(page, tmp_path):
-    page.get_by_role("tab", name="Class visualization").click()
-    panel = page.locator("#tab-visualization")
-    panel.get_by_role("button", name="Visualize").click()
-    wait_for_images(page, "visualizations", 3)
-    stop_and_check_it_stopped(page, "tab-visualization", "visualization-status")
-    page.screenshot(path=str(tmp_path / "visualization.png"), full_page=True)
-
-
-def test_style_transfer_streams_and_stops(page, tmp_path):
-    page.get_by_role("tab", name="Style transfer").click()
-    panel = page.locator("#tab-style")
-    panel.locator("[data-testid=dataset-cell-0-0]").click()  # the first example pair
-    page.locator("#style-content img").wait_for()
-    panel.get_by_role("button", name="Stylize").click()
-    wait_for_images(page, "stylized", 1)
-    stop_and_check_it_stopped(page, "tab-style", "style-status")
+def style_curve_legend_fits(page):
+    """The style curve's caption says why it jumps at a stage; its legend is inside the plot, not clipped."""
     curve = page.locator("#style-curve")
-    assert "coarse to fine" in curve.inner_text()  # the caption says why the curve jumps at a stage
+    assert "coarse to fine" in curve.inner_text()
     label, box = curve.locator("svg text", has_text="content").first.bounding_box(), curve.bounding_box()
-    assert label["y"] + label["height"] <= box["y"] + box["height"]  # the legend is inside, not clipped
-    page.screenshot(path=str(tmp_path / "style.png"), full_page=True)
+    assert label["y"] + label["height"] <= box["y"] + box["height"]
+
+
+class Run(NamedTuple):
+    tab: str  # the tab's name
+    panel: str  # the tab's element id
+    example: str | None  # the example to click, if any
+    image: str | None  # the image input the example fills
+    button: str  # the button that starts the run
+    gallery: str
+    count: int  # images the gallery shows while the run streams
+    status: str
+    extra: Callable | None = None  # a check after Stop
+
+
+RUNS = [
+    Run("Reconstruction", "tab-reconstruction", "button:has(img) >> nth=1", "reconstruction-image",  # the cat
+        "Reconstruct", "reconstructions", 2, "reconstruction-status"),
+    Run("Class visualization", "tab-visualization", None, None, "Visualize", "visualizations", 3,
+        "visualization-status"),
+    Run("Style transfer", "tab-style", "[data-testid=dataset-cell-0-0]", "style-content",  # the first pair
+        "Stylize", "stylized", 1, "style-status", style_curve_legend_fits),
+]
+
+
+@pytest.mark.parametrize("run", RUNS, ids=lambda run: run.tab.lower().replace(" ", "-"))
+def test_optimization_streams_and_stops(page, tmp_path, run):
+    page.get_by_role("tab", name=run.tab).click()
+    panel = page.locator(f"#{run.panel}")
+    if run.example:
+        panel.locator(run.example).click()
+        page.locator(f"#{run.image} img").wait_for()
+    panel.get_by_role("button", name=run.button).click()
+    wait_for_images(page, run.gallery, run.count)
+    stop_and_check_it_stopped(page, run.panel, run.status)
+    if run.extra:
+        run.extra(page)
+    page.screenshot(path=str(tmp_path / f"{run.panel.removeprefix('tab-')}.png"), full_page=True)

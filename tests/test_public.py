@@ -112,15 +112,18 @@ def test_bad_parameters_get_a_clear_message(client, endpoint, kwargs, message):
     still_serving(client)
 
 
-def test_a_cancelled_run_frees_the_worker(client):
+def test_a_cancelled_run_frees_the_worker(client, capfd):
+    """A cancelled run ends on the server ('stopped' in its log line), freeing the one optimizing slot."""
     job = client.submit(handle_file(CAT), "block5_conv3", 1000, api_name="/reconstruct")
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 120  # a hang guard: the run streams its first snapshot after one step
     while not job.status().code.name == "ITERATING" and time.monotonic() < deadline:
         time.sleep(0.2)
     job.cancel()
     follow_up = client.submit(handle_file(CAT), "block1_conv1", 10, None, 64, api_name="/reconstruct")
-    status = follow_up.result(timeout=60)[2]  # a 1000-step run at block5 holding the only slot would take minutes
+    status = follow_up.result(timeout=300)[2]  # a hang guard only: a held slot shows in the endings below
     assert status.startswith("**Step 10 / 10**")
+    runs = [line for line in capfd.readouterr().out.splitlines() if line.startswith("run /reconstruct ")]
+    assert [line.rsplit(" s ", 1)[1] for line in runs] == ["stopped", "done"], runs  # not "time limit"
 
 
 def test_concurrent_users_each_get_their_own_results(client, app_url):
@@ -165,4 +168,6 @@ def test_no_file_on_the_server_can_be_requested(app_url):
 def test_uploads_are_capped_in_size(app_url):
     with httpx.Client(base_url=app_url, timeout=60) as http:
         response = http.post("gradio_api/upload", files={"files": ("big.png", b"0" * (30 * 1024 * 1024))})
-    assert response.status_code == 413 or "exceeds" in response.text.lower()
+    limit = int(app.MAX_UPLOAD.removesuffix("mb")) * 2 ** 20  # Gradio reads "25mb" as MiB
+    assert response.status_code == 413  # Payload Too Large, saying the limit
+    assert response.text == f"File size exceeded maximum allowed size of {limit} bytes."
