@@ -22,8 +22,9 @@ from ui.reconstruction import reconstruction_tab
 from ui.showcase import Showcase, Store, fill_in_background, incomplete, wire_showcases
 from ui.style import STYLES, style_tab
 from ui.visualization import visualization_tab
-from viz import atlas
-from viz.model import Backbone, WeightsError, load_backbone, resolve_source
+from viz.io import atlas
+from viz.model import Backbone
+from viz.io.weights import WeightsError, load_backbone, resolve_source
 from viz.precision import fast_precision
 from viz.runtime import configure_runtime
 

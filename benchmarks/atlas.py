@@ -1,8 +1,8 @@
 """The Microscope's atlas: how long a layer's tiles take, how fast a cached page comes back, and
 whether every tile shows what its channel wants (offline weights, this machine's cores).
 
-For `--layer` (block5_conv3: 512 channels) it fills a fresh cache with `viz.atlas.precompute`, as
-`python -m viz.atlas` does, timing the first batch, the first page (64 tiles) and the whole layer;
+For `--layer` (block5_conv3: 512 channels) it fills a fresh cache with `viz.io.atlas.precompute`, as
+`python -m viz.io.atlas` does, timing the first batch, the first page (64 tiles) and the whole layer;
 then reads a page back from the cache; then scores every tile as benchmarks/visualization.py
 scores a picture: flat (pixel std < 0.03) or not, and its channel's mean activation on the tile over
 the channel's best mean activation on the example photos at the tile's size.
@@ -21,8 +21,10 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
-from viz import atlas, images  # noqa: E402
-from viz.model import conv_layers, load_backbone, units  # noqa: E402
+from viz.io import atlas  , imagefiles# noqa: E402
+from viz import images, microscope  # noqa: E402
+from viz.model import conv_layers, units  # noqa: E402
+from viz.io.weights import load_backbone  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
 from visualization import mean_activations  # noqa: E402
 
@@ -56,8 +58,8 @@ def cached_page_seconds(backbone, layer, cache) -> float:
 def quality(backbone, layer, cache):
     """Flat tiles and the per-tile ratio of its channel's response to the photos' best."""
     channels = list(range(units(backbone, layer)))
-    tiles = [cache.get(atlas.tile_key(backbone, layer, c, atlas.TILE)) for c in channels]
-    photos = [images.fit_long_side(images.load_image(str(p)), atlas.TILE.size)
+    tiles = [cache.get(atlas.tile_key(backbone, layer, c, microscope.TILE)) for c in channels]
+    photos = [images.fit_long_side(imagefiles.load_image(str(p)), microscope.TILE.size)
               for p in sorted((ROOT / "examples").glob("*.jpg"))]
     best = np.max([mean_activations(backbone, layer, [p], channels)[0] for p in photos], axis=0)
     responses = np.concatenate([np.diagonal(mean_activations(backbone, layer, tiles[k:k + 64], channels[k:k + 64]))
@@ -74,7 +76,7 @@ def main():
     backbone = load_backbone("hed")
     cache = atlas.TileCache(args.out or tempfile.mkdtemp(prefix="atlas-bench-"), max_mb=float("inf"))
     count = units(backbone, args.layer)
-    print(f"{args.layer}: {count} channels, tiles {atlas.TILE.size} px, {atlas.TILE.steps} steps, batches of "
+    print(f"{args.layer}: {count} channels, tiles {microscope.TILE.size} px, {microscope.TILE.steps} steps, batches of "
           f"{atlas.BATCH}, cache {cache.folder}")
     batch, page, total = fill(backbone, args.layer, cache)
     print(f"first batch ({atlas.FIRST_BATCH} tiles) {batch:.1f} s · first page ({atlas.PER_PAGE}) {page:.1f} s · "

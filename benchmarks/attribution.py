@@ -16,8 +16,9 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from viz import attribution as A  # noqa: E402
+from viz.io import imagefiles  # noqa: E402
 from viz import images  # noqa: E402
-from viz.model import load_backbone  # noqa: E402
+from viz.io.weights import load_backbone  # noqa: E402
 from viz.precision import fast_precision  # noqa: E402
 from viz.targets import parse_target  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
@@ -54,7 +55,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     args = parser.parse_args()
     backbone = load_backbone("hed")
-    photo = images.fit_long_side(images.load_image(args.photo), 224)
+    photo = images.fit_long_side(imagefiles.load_image(args.photo), 224)
     image01 = images.to_float(photo)
     target = parse_target(backbone, args.target)
     print(f"{args.photo} at {photo.shape[1]}×{photo.shape[0]}, target {args.target}, "

@@ -17,9 +17,12 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from viz import blocks, images, objectives  # noqa: E402
+from viz import blocks, images  # noqa: E402
+from viz.io import imagefiles  # noqa: E402
+from viz.engine import objectives  # noqa: E402
 from viz import visualize as vis  # noqa: E402
-from viz.model import features, load_backbone  # noqa: E402
+from viz.model import features  # noqa: E402
+from viz.io.weights import load_backbone  # noqa: E402
 from viz.targets import parse_target  # noqa: E402
 from viz.precision import fast_precision  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
@@ -33,8 +36,8 @@ def main() -> None:
     args = parser.parse_args()
     configure_runtime()
     backbone = load_backbone(args.weights)
-    photo = images.load_image(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-    examples = [images.load_image(str(p)) for p in sorted((ROOT / "examples").glob("*.jpg"))]
+    photo = imagefiles.load_image(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    examples = [imagefiles.load_image(str(p)) for p in sorted((ROOT / "examples").glob("*.jpg"))]
     print(f"{backbone.source} weights, {fast_precision().name}, layer {args.layer}, a held-out photo (Grace Hopper)")
     for k in range(2, blocks.MAX_GROUPS + 1):
         start = time.perf_counter()

@@ -21,10 +21,11 @@ import tensorflow as tf
 from latency import BLOCK4_CHANNELS
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from viz import images, reconstruct, style, visualize  # noqa: E402
-from viz.model import load_backbone  # noqa: E402
+from viz import reconstruct, style, visualize  # noqa: E402
+from viz.io import imagefiles  # noqa: E402
+from viz.io.weights import load_backbone  # noqa: E402
 from viz.precision import fast_precision  # noqa: E402
-from viz.optimize import compiled, kind_of, step_seed  # noqa: E402
+from viz.engine.optimize import compiled, kind_of, step_seed  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
 
 configure_runtime()
@@ -109,8 +110,8 @@ def flops(objective, param, net, kwargs) -> float:
 
 def cases(backbone):
     """(label, module, viz generator with the tab's defaults, full-size long side)."""
-    photo = images.load_image(str(ROOT / "examples" / "astronaut.jpg"))
-    style_image = images.load_image(str(ROOT / "examples" / "styles" / "swirls.jpg"))
+    photo = imagefiles.load_image(str(ROOT / "examples" / "astronaut.jpg"))
+    style_image = imagefiles.load_image(str(ROOT / "examples" / "styles" / "swirls.jpg"))
     run = visualize.default_run(backbone)
     return [
         ("reconstruct (default), L-BFGS", reconstruct,

@@ -34,7 +34,9 @@ import tensorflow as tf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from viz import images  # noqa: E402
-from viz.model import load_backbone, network  # noqa: E402
+from viz.io import imagefiles  # noqa: E402
+from viz.model import network  # noqa: E402
+from viz.io.weights import load_backbone  # noqa: E402
 from viz.precision import fast_precision  # noqa: E402
 from viz.reconstruct import DEFAULT_RUN, EVERY_BLOCK, psnr, reconstruct  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
@@ -115,7 +117,7 @@ def main():
     parser.add_argument("--steps", type=int, default=DEFAULT_RUN.steps, help="the engine's most steps (its default)")
     args = parser.parse_args()
     backbone = load_backbone("hed")
-    photo = images.fit_long_side(images.load_image(args.photo), args.size)
+    photo = images.fit_long_side(imagefiles.load_image(args.photo), args.size)
     grey = np.full_like(photo, 128)
     print(f"photo {args.photo} at {photo.shape[1]}×{photo.shape[0]}; a flat grey image scores "
           f"{psnr(grey, photo):.1f} dB and edge r {edge_correlation(grey, photo):.2f} against it")
@@ -136,7 +138,7 @@ def main():
     print_common_quality(rows)
     OUT.mkdir(exist_ok=True)
     rows = [images.side_by_side(sheet[:1] + sheet[i:i + 3]) for i in range(1, len(sheet), 3)]
-    images.save_png(images.stack_rows(rows), str(OUT / "reconstruction.png"))
+    imagefiles.save_png(images.stack_rows(rows), str(OUT / "reconstruction.png"))
     print(f"\ncontact sheet (photo | reference | engine | engine, contrast stretched): {OUT / 'reconstruction.png'}")
 
 

@@ -29,9 +29,10 @@ from flops import evaluation, flops as evaluation_flops, seconds_per_call
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from viz import images  # noqa: E402
+from viz.io import imagefiles  # noqa: E402
 from viz.model import network  # noqa: E402
-from viz.model import load_backbone  # noqa: E402
-from viz.param import pixels  # noqa: E402
+from viz.io.weights import load_backbone  # noqa: E402
+from viz.engine.param import pixels  # noqa: E402
 from viz.precision import fast_precision  # noqa: E402
 from viz.style import (CONTENT_LAYERS, DEFAULT_RUN, DEFAULT_WEIGHTS, STYLE_LAYERS, TUTORIAL_WEIGHTS,  # noqa: E402
                        TV_SMOOTH, style_transfer, transfer_objective)
@@ -149,8 +150,8 @@ def main():
     args = parser.parse_args()
     weights = TUTORIAL_WEIGHTS if args.weights == "tutorial" else DEFAULT_WEIGHTS
     backbone = load_backbone("hed")
-    content = images.fit_long_side(images.load_image(args.content), args.size)
-    style = images.load_image(args.style)
+    content = images.fit_long_side(imagefiles.load_image(args.content), args.size)
+    style = imagefiles.load_image(args.style)
     content01 = images.to_float(content)
     style01 = images.to_float(images.fit_long_side(style, args.size))
     objective = transfer_objective(backbone, content01, style01, STYLE_LAYERS, CONTENT_LAYERS, weights)
@@ -170,7 +171,7 @@ def main():
           f"{flops / ours_step / 1e9:.0f} GFLOP/s ({fast_precision().name})")
     OUT.mkdir(exist_ok=True)
     picture = OUT / f"style_transfer_{args.weights}.png"
-    images.save_png(images.side_by_side([content, images.to_uint8(reference), ours]), str(picture))
+    imagefiles.save_png(images.side_by_side([content, images.to_uint8(reference), ours]), str(picture))
     print(f"content | reference | ours: {picture}")
 
 

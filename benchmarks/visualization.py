@@ -25,7 +25,9 @@ import tensorflow as tf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from viz import images  # noqa: E402
-from viz.model import features, load_backbone, network, units  # noqa: E402
+from viz.io import imagefiles  # noqa: E402
+from viz.model import features, network, units  # noqa: E402
+from viz.io.weights import load_backbone  # noqa: E402
 from viz.visualize import CHANNEL_RUN, NOISE_STAGES, visualize  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
 
@@ -82,7 +84,7 @@ def main():
     parser.add_argument("--size", type=int, default=CHANNEL_RUN.size)
     args = parser.parse_args()
     backbone = load_backbone("hed")
-    photos = [images.fit_long_side(images.load_image(p), args.size) for p in sorted((ROOT / "examples").glob("*.jpg"))]
+    photos = [images.fit_long_side(imagefiles.load_image(p), args.size) for p in sorted((ROOT / "examples").glob("*.jpg"))]
     stages = ", ".join(f"{share:.0%} of the steps at size/{divisor:.3g}" for divisor, share in NOISE_STAGES)
     print(f"{len(photos)} example photos; {args.steps} steps at {args.size} px (the app's default: preset lucid, "
           f"{CHANNEL_RUN.steps} steps at {CHANNEL_RUN.size} px, coarse to fine: {stages})\n")
@@ -101,7 +103,7 @@ def main():
             report(backbone, preset, layer, pictures, channels, best, time.perf_counter() - start)
             rows.append(images.side_by_side(pictures))
     OUT.mkdir(exist_ok=True)
-    images.save_png(images.stack_rows(rows), str(OUT / "visualization.png"))
+    imagefiles.save_png(images.stack_rows(rows), str(OUT / "visualization.png"))
     print(f"\ncontact sheet (per layer: naive row, raw row, then Lucid row): {OUT / 'visualization.png'}")
 
 

@@ -29,7 +29,7 @@ def pytest_sessionfinish(session, exitstatus):
 @pytest.fixture(scope="session")
 def backbone():
     """VGG16 with the real offline (HED) convolutional weights."""
-    from viz.model import load_backbone
+    from viz.io.weights import load_backbone
 
     return load_backbone("hed")
 
@@ -69,11 +69,11 @@ def imagenet_file(backbone, tmp_path_factory):
 def classifier_backbone(imagenet_file):
     """VGG16 with the classifier, loaded as a Space loads it: the `imagenet` source, with its one
     download call answered by the fixture file."""
-    from viz import model
+    from viz.io import weights
 
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(model, "download_imagenet_weights", lambda: imagenet_file)
-        loaded = model.imagenet_backbone()
+        patch.setattr(weights, "download_imagenet_weights", lambda: imagenet_file)
+        loaded = weights.imagenet_backbone()
     assert loaded.source == "imagenet" and loaded.has_classifier, loaded.note
     return loaded
 
@@ -115,8 +115,9 @@ def bfloat16():
 def photo():
     """A real photo (the cat example), small."""
     from viz import images
+    from viz.io import imagefiles
 
-    return images.fit_long_side(images.load_image(str(ROOT / "examples" / "cat.jpg")), 96)
+    return images.fit_long_side(imagefiles.load_image(str(ROOT / "examples" / "cat.jpg")), 96)
 
 
 def free_port() -> int:

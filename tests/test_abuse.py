@@ -123,7 +123,7 @@ def test_numbers_that_are_not_numbers_get_a_clear_message(client, value):
 def test_pruning_keeps_a_folder_within_its_bound_oldest_first(tmp_path):
     import os
 
-    from viz.runtime import prune
+    from viz.io.disk import prune
 
     now = time.time()
     for k in range(10):
@@ -167,12 +167,13 @@ def held(folder) -> int:
 
 def test_photos_of_many_sizes_reach_the_network_in_few_shapes():
     from viz import images
+    from viz.io import imagefiles
 
     rng = np.random.default_rng(0)
     shapes = set()
     for _ in range(300):
         h, w = rng.integers(40, 3000, 2)
-        if max(h, w) / min(h, w) > images.MAX_ASPECT:
+        if max(h, w) / min(h, w) > imagefiles.MAX_ASPECT:
             continue
         fitted = images.fit_for_network(np.zeros((h, w, 3), np.uint8), 224)
         assert max(fitted.shape[:2]) == 224 and all(side % images.SNAP == 0 for side in fitted.shape[:2])

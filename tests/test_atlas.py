@@ -11,10 +11,11 @@ from gradio_client import handle_file
 
 import app
 from conftest import open_page, scaled_backbone
-from viz import atlas, images, model
+from viz.io import atlas, imagefiles, weights
+from viz import images, microscope, model
 from viz.errors import InputError
 
-QUICK = atlas.TileSettings(size=64, steps=2)
+QUICK = microscope.TileSettings(size=64, steps=2)
 
 
 @pytest.fixture
@@ -23,17 +24,17 @@ def cache(tmp_path):
 
 
 def test_the_key_changes_with_everything_that_changes_the_picture(backbone, monkeypatch):
-    key = atlas.tile_key(backbone, "block4_conv3", 42, atlas.TILE)
-    assert key == atlas.tile_key(backbone, "block4_conv3", 42, atlas.TILE)
-    others = [atlas.tile_key(backbone, "block4_conv2", 42, atlas.TILE),
-              atlas.tile_key(backbone, "block4_conv3", 43, atlas.TILE),
-              atlas.tile_key(backbone, "block4_conv3", 42, atlas.TileSettings(size=128)),
-              atlas.tile_key(backbone, "block4_conv3", 42, atlas.TileSettings(steps=64)),
-              atlas.tile_key(backbone, "block4_conv3", 42, atlas.TileSettings(preset="raw")),
-              atlas.tile_key(backbone, "block4_conv3", 42, atlas.TileSettings(seed=1)),
-              atlas.tile_key(scaled_backbone(backbone, 2.0), "block4_conv3", 42, atlas.TILE)]
+    key = atlas.tile_key(backbone, "block4_conv3", 42, microscope.TILE)
+    assert key == atlas.tile_key(backbone, "block4_conv3", 42, microscope.TILE)
+    others = [atlas.tile_key(backbone, "block4_conv2", 42, microscope.TILE),
+              atlas.tile_key(backbone, "block4_conv3", 43, microscope.TILE),
+              atlas.tile_key(backbone, "block4_conv3", 42, microscope.TileSettings(size=128)),
+              atlas.tile_key(backbone, "block4_conv3", 42, microscope.TileSettings(steps=64)),
+              atlas.tile_key(backbone, "block4_conv3", 42, microscope.TileSettings(preset="raw")),
+              atlas.tile_key(backbone, "block4_conv3", 42, microscope.TileSettings(seed=1)),
+              atlas.tile_key(scaled_backbone(backbone, 2.0), "block4_conv3", 42, microscope.TILE)]
     monkeypatch.setattr(atlas, "CODE_VERSION", "next")
-    others.append(atlas.tile_key(backbone, "block4_conv3", 42, atlas.TILE))
+    others.append(atlas.tile_key(backbone, "block4_conv3", 42, microscope.TILE))
     assert len({key, *others}) == len(others) + 1
 
 
@@ -130,7 +131,7 @@ def test_precomputing_resumes_without_recomputing_finished_tiles(backbone, cache
     done = [c for c in range(64) if cache.get(atlas.tile_key(backbone, "block1_conv1", c, QUICK)) is not None]
     assert done == list(range(atlas.FIRST_BATCH))
     computed = []
-    real = atlas.render
+    real = microscope.render
     monkeypatch.setattr(atlas, "render", lambda *a: computed.extend(a[2]) or real(*a))
     atlas.precompute(backbone, ["block1_conv1"], cache, lambda line: None, QUICK)
     assert computed == list(range(atlas.FIRST_BATCH, 64))
@@ -138,35 +139,35 @@ def test_precomputing_resumes_without_recomputing_finished_tiles(backbone, cache
 
 def test_receptive_fields_of_vgg16():
     # 3×3 convolutions (same padding) and 2×2 pools, counted by hand: 3, 40 and 196 px.
-    backbone = model.load_backbone("hed")
-    assert atlas.receptive_field(backbone, "block1_conv1") == (3, 1, 0.0)
-    assert atlas.receptive_field(backbone, "block3_conv3") == (40, 4, 1.5)
-    assert atlas.receptive_field(backbone, "block5_conv3") == (196, 16, 7.5)
+    backbone = weights.load_backbone("hed")
+    assert microscope.receptive_field(backbone, "block1_conv1") == (3, 1, 0.0)
+    assert microscope.receptive_field(backbone, "block3_conv3") == (40, 4, 1.5)
+    assert microscope.receptive_field(backbone, "block5_conv3") == (196, 16, 7.5)
 
 
 def test_top_patches_are_where_the_channel_fires_most(backbone):
-    photo = images.fit_for_network(images.load_image(app.EXAMPLES[1]), 224)
+    photo = images.fit_for_network(imagefiles.load_image(app.EXAMPLES[1]), 224)
     values = model.features(backbone, images.to_float(photo)[None], ["block3_conv3"])["block3_conv3"][0, ..., 9]
     i, j = np.unravel_index(np.argmax(values), values.shape)
-    (crop, name, value), *_ = atlas.top_patches(backbone, "block3_conv3", 9, {"cat": photo}, 2)
-    size, stride, offset = atlas.receptive_field(backbone, "block3_conv3")
-    expected = atlas.crop_square(photo, (offset + i * stride, offset + j * stride), size)
+    (crop, name, value), *_ = microscope.top_patches(backbone, "block3_conv3", 9, {"cat": photo}, 2)
+    size, stride, offset = microscope.receptive_field(backbone, "block3_conv3")
+    expected = microscope.crop_square(photo, (offset + i * stride, offset + j * stride), size)
     assert name == "cat" and value == pytest.approx(float(values.max()))
     np.testing.assert_array_equal(crop, expected)
 
 
 def test_a_large_photo_is_looked_at_no_larger_than_the_page_shows(backbone, cache):
-    photo = np.tile(images.fit_long_side(images.load_image(app.EXAMPLES[1]), 600), (4, 4, 1))  # 2400 px
+    photo = np.tile(images.fit_long_side(imagefiles.load_image(app.EXAMPLES[1]), 600), (4, 4, 1))  # 2400 px
     first = next(atlas.unit_page(backbone, "block3_conv3:9", photo, {}, cache, patches=1))
     heat = first.pictures[0][0]
-    assert max(heat.shape[:2]) == atlas.PHOTO_SIDE and heat.shape[0] / heat.shape[1] == pytest.approx(
-        photo.shape[0] / photo.shape[1], abs=images.SNAP / atlas.PHOTO_SIDE)  # its aspect, short side snapped
+    assert max(heat.shape[:2]) == microscope.PHOTO_SIDE and heat.shape[0] / heat.shape[1] == pytest.approx(
+        photo.shape[0] / photo.shape[1], abs=images.SNAP / microscope.PHOTO_SIDE)  # its aspect, short side snapped
 
 
 @pytest.mark.parametrize("text", ["block4_conv3", "block4_conv3:999", "block1_pool:1", "tabby"])
 def test_a_unit_is_a_conv_channel(backbone, text):
     with pytest.raises(InputError):
-        atlas.parse_unit(backbone, text)
+        microscope.parse_unit(backbone, text)
 
 
 def test_no_shared_atlas_means_computing_on_demand(cache, monkeypatch):
@@ -184,7 +185,7 @@ def test_no_shared_atlas_means_computing_on_demand(cache, monkeypatch):
 # ---------------------------------------------------------------- the tab, through the API and a browser
 
 
-def fill(backbone, layer: str, channels, settings=atlas.TILE) -> None:
+def fill(backbone, layer: str, channels, settings=microscope.TILE) -> None:
     """Put stand-in pictures in the app's cache (the real ones are tested above): views of cached tiles."""
     cache = atlas.TileCache()
     for c in channels:
@@ -200,8 +201,8 @@ def test_api_atlas_page_from_the_cache(backbone, client, monkeypatch):
 
 
 def test_api_unit_page(backbone, client):
-    fill(backbone, "block2_conv2", [5], atlas.UNIT)
-    fill(backbone, "block2_conv2", [5], atlas.TileSettings(atlas.UNIT.size, atlas.UNIT.steps, "lucid", 1))
+    fill(backbone, "block2_conv2", [5], microscope.UNIT)
+    fill(backbone, "block2_conv2", [5], microscope.TileSettings(microscope.UNIT.size, microscope.UNIT.steps, "lucid", 1))
     pictures, about = client.predict("block2_conv2:5", handle_file(app.EXAMPLES[2]), api_name="/unit")
     captions = [p["caption"] for p in pictures]
     assert captions[:3] == ["block2_conv2:5 · seed 0", "block2_conv2:5 · seed 1",
@@ -225,8 +226,8 @@ def test_links_open_the_atlas_and_a_unit(backbone, app_url, page):
     page.wait_for_function("document.querySelector('#unit-about').innerText.includes('block1_conv1:2')",
                            timeout=60_000)
     wait_for_the_whole_unit_page(page)
-    fill(backbone, "block1_conv2", [7], atlas.UNIT)
-    fill(backbone, "block1_conv2", [7], atlas.TileSettings(atlas.UNIT.size, atlas.UNIT.steps, "lucid", 1))
+    fill(backbone, "block1_conv2", [7], microscope.UNIT)
+    fill(backbone, "block1_conv2", [7], microscope.TileSettings(microscope.UNIT.size, microscope.UNIT.steps, "lucid", 1))
     page.goto(app_url + "?unit=block1_conv2:7")
     page.wait_for_function("document.querySelector('#unit-about') && "
                            "document.querySelector('#unit-about').innerText.includes('?unit=block1_conv2:7')",

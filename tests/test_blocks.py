@@ -10,7 +10,9 @@ from PIL import Image
 
 import app
 from conftest import open_page
-from viz import blocks, images, objectives
+from viz import blocks, images
+from viz.io import imagefiles
+from viz.engine import objectives
 from viz.errors import InputError
 from viz.model import features
 
@@ -28,7 +30,7 @@ def test_the_factorization_recovers_a_known_low_rank_input():
 
 @pytest.fixture(scope="module")
 def cat():
-    return images.load_image(str(app.HERE / "examples" / "cat.jpg"))
+    return imagefiles.load_image(str(app.HERE / "examples" / "cat.jpg"))
 
 
 def test_neuron_groups_explain_the_layer_and_add_up_to_a_channel(backbone, cat):
@@ -93,10 +95,11 @@ def test_neuron_groups_and_the_dictionary_through_the_api(client):
 
 
 def test_a_click_on_the_photo_opens_its_dictionary_and_a_unit_page(backbone, app_url):
-    from viz import atlas
+    from viz.io import atlas
+    from viz.microscope import TILE
 
     cache = atlas.TileCache()  # the app's: stand-in tiles, so that only the click's own work is timed
-    cache.put_all({atlas.tile_key(backbone, blocks.DEFAULT_LAYER, c, atlas.TILE): np.full((32, 32, 3), c % 255, np.uint8)
+    cache.put_all({atlas.tile_key(backbone, blocks.DEFAULT_LAYER, c, TILE): np.full((32, 32, 3), c % 255, np.uint8)
                    for c in range(512)})
     with contextlib.closing(open_page(app_url)) as pages:
         clicked_through(next(pages))

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from viz import objectives as O
-from viz import param, transforms
-from viz.optimize import OPTIMIZERS, compiled, optimize, side_by_side, step_seed
+from viz.engine import objectives as O
+from viz.engine import param, transforms
+from viz.engine.optimize import OPTIMIZERS, compiled, optimize, side_by_side, step_seed
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +189,7 @@ def test_unknown_optimizer_is_refused(tiny):
 
 
 def test_a_run_whose_loss_stops_moving_ends_early():
-    from viz.optimize import until_flat
+    from viz.engine.optimize import until_flat
 
     flat = (({"loss": tf.constant([1.0])}, None) for _ in range(1000))
     assert sum(1 for _ in until_flat(flat, 0.01, window=5)) == 6  # the window, then one step that did not move

@@ -10,6 +10,7 @@ from conftest import ROOT, scaled_backbone
 from viz import activations as Act
 from viz import attribution as A
 from viz import images, model
+from viz.io import imagefiles, weights
 from viz import reconstruct as R
 from viz import style as S
 from viz import visualize as V
@@ -33,7 +34,7 @@ def test_any_image_size_reaches_the_head_as_224(classifier_backbone, photo):
 
 
 def test_a_weights_file_path_loads_the_same_classifier(imagenet_file, classifier_backbone):
-    loaded = model.file_backbone(imagenet_file)
+    loaded = weights.file_backbone(imagenet_file)
     assert loaded.has_classifier and "with the classifier" in loaded.note
     for name in ("block3_conv2", "fc1", "predictions"):
         np.testing.assert_array_equal(model.layer_by_name(loaded, name).get_weights()[0],
@@ -52,8 +53,8 @@ def test_a_weights_file_whose_top_has_the_wrong_shape_is_refused_in_one_sentence
     layers = backbone.convolutional.layers + flat.layers[2:]
     path = tmp_path / "pooled_head.h5"
     write_imagenet_layout(type("Model", (), {"layers": layers})(), str(path))
-    with pytest.raises(model.WeightsError, match=r"fc1 .* 512×4096.* 25088×4096") as err:
-        model.file_backbone(str(path))
+    with pytest.raises(weights.WeightsError, match=r"fc1 .* 512×4096.* 25088×4096") as err:
+        weights.file_backbone(str(path))
     assert str(err.value).count(". ") <= 1 and "Traceback" not in str(err.value)
 
 
@@ -152,7 +153,7 @@ def mean_difference(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def test_style_defaults_do_not_depend_on_the_features_scale(backbone, loud_backbone, photo):
-    style = images.load_image(str(ROOT / "examples" / "styles" / "mosaic.jpg"))
+    style = imagefiles.load_image(str(ROOT / "examples" / "styles" / "mosaic.jpg"))
 
     def final(net, **kwargs):
         return list(S.style_transfer(net, photo, style, size=64, steps=10, every=10, fast=False,

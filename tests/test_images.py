@@ -5,6 +5,7 @@ import pytest
 from PIL import Image
 
 from viz import images
+from viz.io import imagefiles
 from viz.errors import InputError
 
 
@@ -23,7 +24,7 @@ def gradient(mode="RGB", size=(64, 48)):
 @pytest.mark.parametrize("mode,name", [("RGB", "a.png"), ("L", "a.png"), ("1", "a.png"), ("P", "a.png"),
                                        ("CMYK", "a.jpg"), ("RGB", "a.webp"), ("LA", "a.png")])
 def test_modes_load_as_rgb_uint8(tmp_path, mode, name):
-    out = images.load_image(save(tmp_path, gradient(mode), name))
+    out = imagefiles.load_image(save(tmp_path, gradient(mode), name))
     assert out.dtype == np.uint8 and out.shape == (48, 64, 3)
     assert out.std() > 10  # the picture survived, not a flat square
 
@@ -32,14 +33,14 @@ def test_alpha_is_composited_on_white(tmp_path):
     rgba = np.zeros((20, 30, 4), np.uint8)
     rgba[..., 0] = 255
     rgba[:, :15, 3] = 255  # left half opaque red, right half transparent
-    out = images.load_image(save(tmp_path, Image.fromarray(rgba, "RGBA"), "a.png"))
+    out = imagefiles.load_image(save(tmp_path, Image.fromarray(rgba, "RGBA"), "a.png"))
     assert tuple(out[10, 5]) == (255, 0, 0)
     assert tuple(out[10, 25]) == (255, 255, 255)
 
 
 def test_sixteen_bit_keeps_its_range(tmp_path):
     ramp = np.tile(np.linspace(0, 65535, 64).astype(np.uint16), (32, 1))
-    out = images.load_image(save(tmp_path, Image.fromarray(ramp, "I;16"), "a.png"))
+    out = imagefiles.load_image(save(tmp_path, Image.fromarray(ramp, "I;16"), "a.png"))
     assert out[0, 0, 0] < 5 and out[0, -1, 0] > 250
 
 
@@ -47,21 +48,21 @@ def test_exif_orientation_is_applied(tmp_path):
     im = gradient(size=(64, 32))  # landscape pixels, EXIF says "rotate 90°"
     exif = Image.Exif()
     exif[274] = 6
-    out = images.load_image(save(tmp_path, im, "a.jpg", exif=exif))
+    out = imagefiles.load_image(save(tmp_path, im, "a.jpg", exif=exif))
     assert out.shape[:2] == (64, 32)
 
 
 def test_animated_gif_gives_first_frame(tmp_path):
     red, blue = Image.new("RGB", (20, 20), (255, 0, 0)), Image.new("RGB", (20, 20), (0, 0, 255))
     path = save(tmp_path, red, "a.gif", save_all=True, append_images=[blue], duration=100)
-    out = images.load_image(path)
+    out = imagefiles.load_image(path)
     assert out[10, 10, 0] > 200 and out[10, 10, 2] < 50
 
 
 @pytest.mark.parametrize("array", [np.zeros((30, 40), np.uint8), np.ones((30, 40, 3), np.float32) * 0.5,
                                    np.zeros((30, 40, 4), np.uint8), np.zeros((30, 40, 1), np.uint16)])
 def test_arrays_of_any_kind(array):
-    out = images.load_image(array)
+    out = imagefiles.load_image(array)
     assert out.shape == (30, 40, 3) and out.dtype == np.uint8
 
 
@@ -87,7 +88,7 @@ def bad_files(tmp_path):
 def test_bad_input_gets_a_clear_message(tmp_path, case):
     source, message = bad_files(tmp_path)[case]
     with pytest.raises(InputError, match=message):
-        images.load_image(source)
+        imagefiles.load_image(source)
 
 
 def test_fit_long_side_keeps_aspect():
@@ -116,7 +117,7 @@ def test_save_png_is_exact_and_uses_a_palette_up_to_256_colours(tmp_path, colour
     rgb = np.stack([table >> 16, (table >> 8) & 255, table & 255], -1).astype(np.uint8)
     image = rgb[rng.integers(0, colours, (40, 50))]
     for fast in (False, True):
-        path = images.save_png(image, str(tmp_path / f"{colours}-{fast}.png"), fast=fast)
+        path = imagefiles.save_png(image, str(tmp_path / f"{colours}-{fast}.png"), fast=fast)
         with Image.open(path) as written:
             assert written.mode == ("P" if colours <= 256 else "RGB")
             assert (np.asarray(written.convert("RGB")) == image).all()
@@ -132,7 +133,7 @@ def test_a_grid_of_255_levels_and_its_separator_fits_a_palette():
 def test_animation_round_trip(tmp_path):
     frames = [np.full((16, 16, 3), v, np.uint8) for v in (0, 128, 255)]
     for suffix in ("gif", "webp"):
-        path = images.save_animation(frames, str(tmp_path / f"run.{suffix}"))
+        path = imagefiles.save_animation(frames, str(tmp_path / f"run.{suffix}"))
         with Image.open(path) as im:
             assert im.n_frames == 3
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from viz import model
+from viz.io import weights
 from viz.errors import InputError
 
 
@@ -50,35 +51,35 @@ def test_preprocess_is_vggs_own():
 
 def test_imagenet_falls_back_to_offline_weights_without_network(monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.setattr(model, "reachable", lambda host, timeout=3.0: False)
-    backbone = model.imagenet_backbone()
+    monkeypatch.setattr(weights, "reachable", lambda host, timeout=3.0: False)
+    backbone = weights.imagenet_backbone()
     assert backbone.source == "hed" and "Fell back" in backbone.note and "cannot be reached" in backbone.note
 
 
 def test_a_failed_download_falls_back_too(monkeypatch, tmp_path):
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
-    monkeypatch.setattr(model, "reachable", lambda host, timeout=3.0: True)
+    monkeypatch.setattr(weights, "reachable", lambda host, timeout=3.0: True)
 
     def broken_download(*args, **kwargs):
         raise ConnectionError("connection reset")
 
     monkeypatch.setattr(keras.utils, "get_file", broken_download)
-    backbone = model.imagenet_backbone()
+    backbone = weights.imagenet_backbone()
     assert backbone.source == "hed" and "ConnectionError" in backbone.note
 
 
 def test_source_comes_from_argument_then_environment(monkeypatch):
-    monkeypatch.setenv(model.WEIGHTS_ENV, "hed")
-    assert model.resolve_source(None) == "hed"
-    assert model.resolve_source("/some/file.h5") == "/some/file.h5"
-    monkeypatch.delenv(model.WEIGHTS_ENV)
-    assert model.resolve_source(None) == "imagenet"
+    monkeypatch.setenv(weights.WEIGHTS_ENV, "hed")
+    assert weights.resolve_source(None) == "hed"
+    assert weights.resolve_source("/some/file.h5") == "/some/file.h5"
+    monkeypatch.delenv(weights.WEIGHTS_ENV)
+    assert weights.resolve_source(None) == "imagenet"
 
 
 def test_local_keras_weights_file(backbone, tmp_path, photo):
     path = str(tmp_path / "vgg16_notop.weights.h5")
     backbone.convolutional.save_weights(path)
-    loaded = model.file_backbone(path)
+    loaded = weights.file_backbone(path)
     assert loaded.source == path and not loaded.has_classifier
     np.testing.assert_array_equal(block1_kernel(loaded), block1_kernel(backbone))
 
@@ -90,12 +91,12 @@ def test_local_legacy_h5_file_like_the_imagenet_download(backbone, tmp_path):
     path = str(tmp_path / "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5")
     with h5py.File(path, "w") as f:
         legacy_h5_format.save_weights_to_hdf5_group(f, backbone.convolutional)
-    loaded = model.file_backbone(path)
+    loaded = weights.file_backbone(path)
     np.testing.assert_array_equal(block1_kernel(loaded), block1_kernel(backbone))
 
 
 def test_local_hed_layout_file(backbone):
-    loaded = model.file_backbone(model.hed_weights_path())
+    loaded = weights.file_backbone(weights.hed_weights_path())
     assert "HED layout" in loaded.note
     np.testing.assert_array_equal(block1_kernel(loaded), block1_kernel(backbone))
 
@@ -109,8 +110,8 @@ def test_bad_weights_files_give_clear_errors(tmp_path, content, message):
         h5py.File(path, "w").close()
     elif content is not None:
         path.write_bytes(content)
-    with pytest.raises(model.WeightsError, match=message):
-        model.file_backbone(str(path))
+    with pytest.raises(weights.WeightsError, match=message):
+        weights.file_backbone(str(path))
 
 
 def test_labels_are_the_1000_imagenet_classes_offline():
@@ -125,7 +126,7 @@ def test_labels_are_the_1000_imagenet_classes_offline():
 def test_a_full_vgg16_splits_into_a_convolutional_part_and_the_classifier(backbone):
     # The shape of what the ImageNet download gives (random weights here: no network in tests).
     full = keras.applications.VGG16(weights=None, classifier_activation=None)
-    split = model.from_full_model(full, "imagenet", "test")
+    split = weights.from_full_model(full, "imagenet", "test")
     assert split.has_classifier and split.input_side(["fc1"]) == 224 and split.input_side(["block5_pool"]) is None
     assert split.layer_names[-4:] == ["flatten", "fc1", "fc2", "predictions"]
     any_size = model.features(split, np.zeros((1, 100, 140, 3), np.float32), ["block5_conv3"])

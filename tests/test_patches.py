@@ -4,7 +4,8 @@ disk, and shown on unit pages (here on photos the installed packages ship)."""
 import numpy as np
 import pytest
 
-from viz import atlas, images, patches
+from viz.io import atlas, imagefiles, patches
+from viz import images
 from viz.model import features
 
 LAYERS = ["block2_conv1", "block4_conv3"]
@@ -26,7 +27,7 @@ def scanned(backbone, photos, tmp_path_factory):
 
 
 def activations(backbone, path, layer):
-    picture = images.fit_for_network(images.load_image(str(path)), patches.SIDE)
+    picture = images.fit_for_network(imagefiles.load_image(str(path)), patches.SIDE)
     return features(backbone, images.to_float(picture)[None], [layer])[layer][0]
 
 

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from viz import style as S
+from viz.io import imagefiles
 from viz.errors import InputError
 
 STYLES = Path(__file__).resolve().parent.parent / "examples" / "styles"
@@ -54,7 +55,7 @@ def test_tv_weight_is_the_tutorials_summed_variation(backbone, photo):
 
 
 def test_the_total_loss_falls_on_the_real_weights(backbone, photo):
-    style = S.images.load_image(STYLES / "mosaic.jpg")
+    style = imagefiles.load_image(STYLES / "mosaic.jpg")
     runs = list(S.style_transfer(backbone, photo, style, size=96, steps=12, every=1, coarse_to_fine_stages=False))
     totals = [sum(r.losses.values()) for r in runs]
     assert totals[-1] < 0.7 * totals[0]
@@ -69,7 +70,7 @@ def test_coarse_to_fine_starts_small_and_ends_at_full_size():
 
 
 def test_staged_run_ends_at_full_size(backbone, photo):
-    style = S.images.load_image(STYLES / "swirls.jpg")
+    style = imagefiles.load_image(STYLES / "swirls.jpg")
     runs = list(S.style_transfer(backbone, photo, style, size=128, steps=10, every=2))
     assert runs[-1].step == 10 and runs[-1].images[0].shape == (80, 128, 3)  # 85 rows snapped to 80
     assert runs[0].images[0].shape[1] == 32
@@ -88,7 +89,7 @@ def test_a_finer_stage_from_the_content_gets_back_some_of_its_detail(photo):
 
 
 def test_keeping_colours_keeps_the_contents_chroma(backbone, photo):
-    style = S.images.load_image(STYLES / "circles.jpg")
+    style = imagefiles.load_image(STYLES / "circles.jpg")
     final = list(S.style_transfer(backbone, photo, style, size=96, steps=6, every=6, keep_colors=True,
                                   coarse_to_fine_stages=False))[-1].images[0]
     content = S.images.fit_long_side(photo, 96)
@@ -98,7 +99,7 @@ def test_keeping_colours_keeps_the_contents_chroma(backbone, photo):
 
 
 def test_per_layer_mode_gives_one_panel_per_layer(backbone, photo):
-    style = S.images.load_image(STYLES / "swirls.jpg")
+    style = imagefiles.load_image(STYLES / "swirls.jpg")
     runs = list(S.style_per_layer(backbone, photo, style, ["block1_conv1", "block3_conv1"], size=64, steps=4,
                                   every=2))
     assert runs[-1].captions == ["block1_conv1", "block3_conv1"] and len(runs[-1].images) == 2

@@ -9,6 +9,7 @@ from typing import Callable
 import gradio as gr
 
 from viz import attribution as attr
+from viz.io import imagefiles
 from viz import images
 from viz.activations import ORDERS, VIEWS, activations, channel_at
 from viz.model import Backbone, conv_layers, pool_layers
@@ -23,7 +24,7 @@ WHAT_SCORES = {"class": "logit", "channel": "mean activation", "layer": "mean ac
 def run_activations(backbone: Backbone, image: str, layers: list[str] | None = None, top: int = 64,
                     order: str = ORDERS[0], view: str = VIEWS[0], resolution: int = 224):
     """Feature maps of each layer, the block5 heat map, and (with the classifier) the top-5 classes."""
-    photo = images.fit_for_network(images.load_image(image), int(resolution))
+    photo = images.fit_for_network(imagefiles.load_image(image), int(resolution))
     result = activations(backbone, photo, layers=layers or None, top=int(top), order=order, view=view)
     top5 = {label: p for label, p in result.top5} if result.top5 else None
     # 13 large grids: written here at a fast PNG level (Gradio's own encoding was a large share of the run)
@@ -65,7 +66,7 @@ def layer_of(caption: str) -> str:
 def unit_at(backbone: Backbone, image: str, layer: str, top: int, order: str, resolution: int,
             evt: gr.SelectData) -> str:
     """The `layer:channel` under a click on the chosen grid (the grid recomputed from the same photo)."""
-    photo = images.fit_for_network(images.load_image(image), int(resolution))
+    photo = images.fit_for_network(imagefiles.load_image(image), int(resolution))
     channel = channel_at(backbone, photo, layer, int(top), order, *evt.index)
     if channel is None:
         raise gr.Error("That click fell between two channels; click inside a cell.", print_exception=False)
@@ -142,7 +143,7 @@ def run_attribution(backbone: Backbone, image: str, target: str = "", methods: l
                     layer: str = attr.DEFAULT_LAYER, noise: float = 0.15, samples: int = attr.DEFAULT_SAMPLES,
                     top: int = attr.DEFAULT_TOP):
     """Heat maps of where the evidence for the target lies, laid over the photo with a colour scale."""
-    photo = images.load_image(image)
+    photo = imagefiles.load_image(image)
     results = attr.attribution(backbone, photo, target=target or None, methods=methods or list(attr.METHODS),
                                layer=layer, noise=noise, samples=int(samples), top=int(top))
     return [(images.with_colorbar(images.heat_overlay(r.photo, heat)), attribution_caption(r, method))

@@ -7,7 +7,8 @@ import functools
 
 import gradio as gr
 
-from viz import atlas, blocks, images
+from viz.io import atlas, imagefiles
+from viz import blocks
 from viz.model import Backbone, conv_layers
 
 from .common import (CUT, EXAMPLE, EXAMPLES, OPTIMIZE, Dropdown, ImageInput, Number, SharedPhoto, Slider,
@@ -24,15 +25,15 @@ INTRO = ("**What the network sees in your photo, in pictures.** A layer's activa
 def run_groups(backbone: Backbone, image: str, layer: str = blocks.DEFAULT_LAYER, groups: int = blocks.GROUPS,
                target: str = "", seed: int = 0):
     """Neuron groups: the maps and channels at once, then the groups' pictures as they form."""
-    found = blocks.neuron_groups(backbone, images.load_image(image), layer, groups, target or None, seed)
+    found = blocks.neuron_groups(backbone, imagefiles.load_image(image), layer, groups, target or None, seed)
     maps = [(blocks.group_overlay(found), f"all {len(found.maps)} groups")] + [
         (blocks.group_map(found, g), f"group {g + 1}") for g in range(len(found.maps))]
     about = describe(found)
     yield maps, None, about + " · drawing the groups' pictures…"
     limited = TimeLimited(blocks.group_directions_pictures(backbone, found, seed=seed))
-    for step, pictures, responses in limited:
+    for step, pictures, responses in limited:  # the maps stay as sent; each snapshot sends only the pictures
         shown = [(p, f"group {g + 1} · response {r:.1f}") for g, (p, r) in enumerate(zip(pictures, responses))]
-        yield maps, shown, about + f" · pictures: step {step} / {blocks.PICTURE_STEPS}"
+        yield gr.skip(), shown, about + f" · pictures: step {step} / {blocks.PICTURE_STEPS}"
     yield maps, shown, about + (CUT if limited.cut else " · done")
     return limited.ending
 
@@ -40,7 +41,7 @@ def run_groups(backbone: Backbone, image: str, layer: str = blocks.DEFAULT_LAYER
 def run_grid(backbone: Backbone, image: str, layer: str = blocks.DEFAULT_LAYER, cells: int = blocks.GRID_CELLS,
              seed: int = 0):
     """The activation grid: a picture per cell of the photo, streamed as they form."""
-    limited = TimeLimited(blocks.activation_grid(backbone, images.load_image(image), layer, cells, seed=seed))
+    limited = TimeLimited(blocks.activation_grid(backbone, imagefiles.load_image(image), layer, cells, seed=seed))
     for grid in limited:
         status = f"**Step {grid.step} / {grid.steps}** · {grid.rows} × {grid.columns} cells at {layer}"
         yield grid.picture, status
@@ -66,7 +67,7 @@ def run_dictionary(backbone: Backbone, cache: atlas.TileCache, image: str, layer
                    x: float = 0.5, y: float = 0.5, count: int = 8):
     """The channels that fire most at (x, y) (fractions of the photo's width and height), each as its
     atlas picture (computed once, then cached), and links to their unit pages."""
-    found = blocks.dictionary(backbone, images.load_image(image), layer, x, y, count)
+    found = blocks.dictionary(backbone, imagefiles.load_image(image), layer, x, y, count)
     *_, pictures = atlas.tiles(backbone, layer, [c for c, _ in found], cache)
     gallery = [(pictures[c], f"{layer}:{c} · {value:.1f}") for c, value in found]
     links = ", ".join(link_to(f"?unit={layer}:{c}", f"{layer}:{c}") for c, _ in found)
@@ -75,7 +76,7 @@ def run_dictionary(backbone: Backbone, cache: atlas.TileCache, image: str, layer
 
 def clicked_place(image: str, evt: gr.SelectData) -> tuple[float, float]:
     """Where a click fell on the photo, as fractions of its width and height."""
-    height, width = images.load_image(image).shape[:2]
+    height, width = imagefiles.load_image(image).shape[:2]
     return (evt.index[0] + 0.5) / width, (evt.index[1] + 0.5) / height
 
 

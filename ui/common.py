@@ -21,10 +21,11 @@ import numpy as np
 import pandas as pd
 from gradio.utils import get_upload_folder
 
-from viz import images
+from viz.io import imagefiles
 from viz.errors import InputError, quoted
 from viz.model import Backbone, conv_layers, imagenet_labels
-from viz.runtime import prune, release_memory, two_at_a_time
+from viz.io.disk import prune
+from viz.runtime import release_memory, two_at_a_time
 
 ROOT = Path(__file__).resolve().parent.parent  # the repository, where examples/ lies
 EXAMPLES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples").glob("*.jpg"))
@@ -122,7 +123,7 @@ def wire(button: gr.Button, fn, inputs: list, outputs: list, api_name: str, **op
 
 
 class ImageInput(gr.Image):
-    """An image upload passed on as its file path, undecoded: `images.load_image` decodes it (its
+    """An image upload passed on as its file path, undecoded: `imagefiles.load_image` decodes it (its
     first frame only, its size checked first) and says what is wrong with a file that is no image.
     Gradio's own Image would decode and convert every frame of an animation before that."""
 
@@ -320,12 +321,12 @@ def save_files(pngs: dict[str, np.ndarray], frames: list[np.ndarray] = (), gif: 
                fast: bool = False) -> list[str]:
     """Write a run's results (and its frames as `gif`.gif) into a new folder in Gradio's cache, so
     they exist when yielded; Gradio serves them from there and its delete_cache removes them.
-    `fast` PNGs trade 10 % more bytes for 2.3× faster writing (images.save_png)."""
+    `fast` PNGs trade 10 % more bytes for 2.3× faster writing (imagefiles.save_png)."""
     os.makedirs(get_upload_folder(), exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="run-", dir=get_upload_folder()))
-    files = two_at_a_time(lambda item: images.save_png(item[1], str(folder / f"{item[0]}.png"), fast), pngs.items())
+    files = two_at_a_time(lambda item: imagefiles.save_png(item[1], str(folder / f"{item[0]}.png"), fast), pngs.items())
     if gif and frames:
-        files.append(images.save_animation(frames, str(folder / f"{gif}.gif")))
+        files.append(imagefiles.save_animation(frames, str(folder / f"{gif}.gif")))
     return files
 
 

@@ -7,7 +7,8 @@ import functools
 import gradio as gr
 import numpy as np
 
-from viz import atlas, images, patches
+from viz.io import atlas, imagefiles, patches
+from viz.microscope import TILE
 from viz.model import Backbone, conv_layers
 
 from .activations import ChannelPicker
@@ -16,7 +17,7 @@ from .common import (CUT, EXAMPLES, OPTIMIZE, ROOT, Dropdown, ImageInput, Number
 from .showcase import Showcase
 
 TAB_ID = "microscope"
-PENDING = np.full((atlas.TILE.size, atlas.TILE.size, 3), 235, np.uint8)  # a tile not computed yet
+PENDING = np.full((TILE.size, TILE.size, 3), 235, np.uint8)  # a tile not computed yet
 INTRO = ("**Every channel, as a picture.** A layer's atlas shows each of its channels as the picture that "
          "excites it most; click one for its page: where it fires on a photo, the example patches it likes "
          "best, and a DeepDream caricature. After [OpenAI Microscope](https://openai.com/research/microscope) "
@@ -44,7 +45,7 @@ def run_atlas(backbone: Backbone, cache: atlas.TileCache, layer: str = DEFAULT_L
 def run_unit(backbone: Backbone, cache: atlas.TileCache, unit: str, image: str | None = None):
     """A unit's page: where it fires, the patches that excite it most (of the scanned photos, or of the
     examples), its pictures."""
-    photo = images.load_image(image) if image else None
+    photo = imagefiles.load_image(image) if image else None
     scanned = functools.partial(patches.stored, backbone, cache_folder=cache.folder)
     limited = TimeLimited(atlas.unit_page(backbone, unit, photo, example_photos(), cache, dataset=scanned))
     for page in limited:
@@ -59,7 +60,7 @@ def run_unit(backbone: Backbone, cache: atlas.TileCache, unit: str, image: str |
 @functools.lru_cache(maxsize=1)
 def example_photos() -> dict[str, np.ndarray]:
     """The example photos by file name, decoded once: every unit page looks for its patches in them."""
-    return {name.split("/")[-1]: images.load_image(str(ROOT / name)) for name in EXAMPLES}
+    return {name.split("/")[-1]: imagefiles.load_image(str(ROOT / name)) for name in EXAMPLES}
 
 
 def open_link(request: gr.Request):
@@ -134,7 +135,7 @@ def microscope_tab(backbone: Backbone, tabs: gr.Tabs, demo: gr.Blocks, picker: C
                                   api_visibility="private", **OPTIMIZE))
         stop.click(None, cancels=runs)
     showcase = Showcase("microscope", lambda: atlas_run(DEFAULT_LAYER, 0), [tiles, status], {},
-                        (DEFAULT_LAYER, atlas.TILE))
+                        (DEFAULT_LAYER, TILE))
     return shared, [showcase]
 
 

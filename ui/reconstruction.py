@@ -7,6 +7,7 @@ import functools
 import gradio as gr
 
 from viz import images
+from viz.io import imagefiles
 from viz.model import Backbone
 from viz.reconstruct import DEFAULT_RUN, EVERY_BLOCK, MAX_SIDE, MAX_STEPS, Reconstruction, reconstruct
 
@@ -22,7 +23,7 @@ def run_reconstruct(backbone: Backbone, image: str, layer: str = DEFAULT_RUN.lay
                     alpha: float = 0.0, optimizer: str = "lbfgs", lr: float = 0.0, seed: int = 0,
                     stretch: bool = True):
     """Rebuild the image from one layer's (or several layers') features, streaming the progress."""
-    photo = images.load_image(image)
+    photo = imagefiles.load_image(image)
     layers = list(layer_set or EVERY_BLOCK) if layer == COMPARE else [layer]
     run = reconstruct(backbone, photo, layers=layers, steps=steps, size=size, smoothness=smoothness, alpha=alpha,
                       optimizer=optimizer, lr=lr or None, seed=seed)

@@ -26,14 +26,14 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from viz import atlas, images, patches
+from viz.io import atlas, imagefiles, patches
 from viz.model import Backbone
 from viz.precision import fast_precision
 
 from . import common
 from .common import BUSY
 
-VERSION = "2"  # bump when a change to a handler changes what a stored result would show
+VERSION = "3"  # bump when a change to a handler changes what a stored result would show
 
 
 @dataclass
@@ -90,7 +90,7 @@ class Store:
 def stored(value, folder: Path, name: str):
     """`value` as JSON, its pictures and files written into `folder`."""
     if isinstance(value, np.ndarray):
-        return {"png": Path(images.save_png(value, str(folder / f"{name}.png"))).name}
+        return {"png": Path(imagefiles.save_png(value, str(folder / f"{name}.png"))).name}
     if isinstance(value, pd.DataFrame):
         return {"frame": value.to_dict("records")}
     if isinstance(value, str) and os.path.isfile(value):  # under its own name: what a download is called
@@ -187,7 +187,7 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default=None, help="the cache folder (default $VIZ_ATLAS_DIR)")
     args = parser.parse_args(argv)
     from app import build_parts
-    from viz.model import load_backbone, resolve_source
+    from viz.io.weights import load_backbone, resolve_source
     from viz.runtime import configure_runtime
 
     configure_runtime()

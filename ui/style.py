@@ -8,6 +8,7 @@ import math
 import gradio as gr
 
 from viz import images
+from viz.io import imagefiles
 from viz import style as st
 from viz.model import Backbone, conv_layers
 
@@ -36,7 +37,7 @@ def run_style_transfer(backbone: Backbone, content: str, style: str,
     """Gatys style transfer (or the per-layer study), streaming the image and the loss terms.
 
     style_strength and content_strength are log10 of the weights."""
-    content_photo, style_photo = images.load_image(content), images.load_image(style)
+    content_photo, style_photo = imagefiles.load_image(content), imagefiles.load_image(style)
     if mode == MODES[1]:
         run = st.style_per_layer(backbone, content_photo, style_photo, layers=layers or list(st.STYLE_LAYERS),
                                  size=min(int(size), st.MAX_SIDE // 2), steps=steps, start=start, seed=seed)

@@ -6,7 +6,7 @@ import functools
 
 import gradio as gr
 
-from viz import images
+from viz.io import imagefiles
 from viz import visualize as vis
 from viz.model import Backbone
 from viz.targets import MAX_TARGETS
@@ -28,7 +28,7 @@ def run_visualize(backbone: Backbone, targets: list[str] | str, steps: int = vis
     """Images that excite each target (class, layer:channel or layer), streamed as they form."""
     knobs = dict(parametrization=parametrization, lr=lr, jitter=int(jitter), scale=scale, rotate=rotate,
                  blur=blur, tv=tv) if preset == CUSTOM else {}
-    picture = images.load_image(photo) if start == "photo" else None
+    picture = imagefiles.load_image(photo) if start == "photo" else None
     run = vis.visualize(backbone, targets, steps=steps, size=size, preset="lucid" if preset == CUSTOM else preset,
                         start=picture, octaves=octaves, seed=seed, **knobs)
     return (yield from stream(run, visualization_view))

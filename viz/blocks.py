@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import images, objectives
+from . import images
+from .engine import objectives
 from .attribution import resolve_targets, score_gradients
 from .errors import InputError, check_range, check_seed, quoted
 from .model import Backbone, conv_layers, features
@@ -21,7 +22,7 @@ from .visualize import PRESETS, pictures
 DEFAULT_LAYER = "block5_conv3"  # where a few groups explain most of the activations (benchmarks/blocks.py)
 GROUPS, MAX_GROUPS = 6, 12
 PHOTO_SIDE = 224
-PICTURE_STEPS, PICTURE_SIZE = 112, 128  # as the Class visualization tab's channels
+PICTURE_STEPS, PICTURE_SIZE = 112, 96  # every group's picture within the AVX2 float32 budget (benchmarks/blocks.py)
 TOP_CHANNELS = 5
 COLOURS = np.array([[230, 25, 75], [60, 180, 75], [255, 200, 25], [0, 130, 200], [245, 130, 48], [145, 30, 180],
                     [70, 240, 240], [240, 50, 230], [170, 110, 40], [0, 128, 128], [128, 128, 0], [0, 0, 128]],

@@ -1,6 +1,7 @@
 """The one exception type whose message is meant for people, and the checks that raise it."""
 
 import html
+from dataclasses import dataclass
 
 QUOTE_LIMIT = 40  # characters of a person's value quoted back in a message
 MAX_SEED = 2 ** 31 - 1
@@ -40,3 +41,22 @@ def check_choice(name: str, value, choices):
     if value not in choices:
         raise InputError(f"Unknown {name.lower()} {quoted(value)}: {name} must be one of {', '.join(choices)}.")
     return value
+
+
+@dataclass(frozen=True)
+class Range:
+    """A number a person sets: its name, its bounds and its default, in one place. The analysis checks
+    values with it, and the tab's widget, its label and the README's API table show the same numbers."""
+
+    name: str
+    low: int | float
+    high: int | float
+    default: int | float | None = None  # None where the default depends on the weights (a default run)
+    step: int | float = 1  # the widget's increment
+
+    def check(self, value):
+        return check_range(self.name, value, self.low, self.high)
+
+    def __str__(self) -> str:
+        """As the README's API table writes it: `low–high (default)`."""
+        return f"{self.low:g}–{self.high:g}" + (f" ({self.default:g})" if self.default is not None else "")

@@ -1,118 +1,21 @@
-"""Images in and out: load any picture as RGB uint8, resize, colour-map, tile and animate.
+"""Images as arrays: resize, colour-map, blend, tile and lay out RGB uint8 pictures.
 
-numpy + Pillow (+ a matplotlib colormap table) only: nothing here knows about the network.
+numpy + Pillow (+ a matplotlib colormap table) only: nothing here knows about the network, and files
+are read and written in `viz.io.imagefiles`.
 """
 
 from __future__ import annotations
 
-import io
-import os
-import warnings
-from contextlib import contextmanager
 from functools import lru_cache
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
-from .errors import InputError
 
-MAX_PIXELS = 40_000_000  # larger uploads are refused before they are decoded
-MIN_SIDE = 8
-MAX_ASPECT = 10.0
 WHITE = (255, 255, 255)
 SEPARATOR = (40, 40, 40)
 GRID_GAP = 2  # px between and around the cells of a tiled grid
 SNAP = 16  # px: the sides of what the network sees are multiples of this (see fit_for_network)
-
-
-def load_image(source) -> np.ndarray:
-    """Any picture (path, bytes, PIL image or array) as an upright RGB uint8 array.
-
-    Handles EXIF rotation, the first frame of animations, palettes, alpha (composited on white),
-    greyscale, 16-bit and CMYK; refuses non-images, truncated files and absurd sizes with an
-    InputError that says what is wrong.
-    """
-    if isinstance(source, np.ndarray):
-        return array_to_rgb(source)
-    if isinstance(source, Image.Image):
-        return pil_to_rgb(source)
-    with opened(source) as im:
-        try:
-            return pil_to_rgb(im)
-        except (OSError, SyntaxError, EOFError) as err:
-            raise InputError("The image file is truncated or corrupt and cannot be decoded.") from err
-
-
-@contextmanager
-def opened(source):
-    """The first frame of an image file (path or bytes), its size checked before any decoding."""
-    if source is None:
-        raise InputError("No image was given: upload a picture or pick an example.")
-    if isinstance(source, (bytes, bytearray)):
-        source = io.BytesIO(source)
-    elif not os.path.isfile(source):
-        raise InputError("The image file could not be found; please upload it again.")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            im = Image.open(source)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise InputError(f"The image is too large: the limit is {MAX_PIXELS // 1_000_000} megapixels.") from None
-    except UnidentifiedImageError:
-        raise InputError("This file is not an image that can be read (try a PNG, JPEG, GIF or WebP).") from None
-    except (OSError, SyntaxError, EOFError) as err:
-        raise InputError("The image file is truncated or corrupt and cannot be decoded.") from err
-    with im:
-        check_size(*im.size)
-        im.seek(0)
-        yield im
-
-
-def check_size(width: int, height: int) -> None:
-    """Refuse images too small for the network, too big to process or absurdly elongated."""
-    if width * height > MAX_PIXELS:
-        raise InputError(
-            f"The image is {width}×{height} px; the limit is {MAX_PIXELS // 1_000_000} megapixels."
-        )
-    if min(width, height) < MIN_SIDE:
-        raise InputError(f"The image is {width}×{height} px; it needs at least {MIN_SIDE} px a side.")
-    if max(width, height) / min(width, height) > MAX_ASPECT:
-        raise InputError(
-            f"The image is {width}×{height} px; sides more than {MAX_ASPECT:g}:1 apart are not supported."
-        )
-
-
-def pil_to_rgb(im: Image.Image) -> np.ndarray:
-    """An upright RGB uint8 array from a PIL image of any mode."""
-    im = ImageOps.exif_transpose(im)
-    if im.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
-        return array_to_rgb(np.asarray(im))
-    if im.mode == "P":
-        im = im.convert("RGBA")
-    if im.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
-        background = Image.new("RGB", im.size, WHITE)
-        background.paste(im.convert("RGBA"), mask=im.convert("RGBA").getchannel("A"))
-        return np.asarray(background)
-    try:
-        return np.asarray(im.convert("RGB"))
-    except ValueError as err:
-        raise InputError(f"Images in the {im.mode} colour mode are not supported.") from err
-
-
-def array_to_rgb(array: np.ndarray) -> np.ndarray:
-    """An RGB uint8 array from greyscale/RGB/RGBA arrays of uint8, uint16 or float [0, 1]."""
-    array = np.asarray(array)
-    if array.ndim == 3 and array.shape[-1] == 1:
-        array = array[..., 0]
-    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (3, 4)):
-        raise InputError(f"An image array must be H×W, H×W×3 or H×W×4, not {array.shape}.")
-    check_size(array.shape[1], array.shape[0])
-    array = to_uint8(as_unit_range(array))
-    if array.ndim == 2:
-        return np.repeat(array[..., None], 3, axis=-1)
-    if array.shape[-1] == 4:
-        return pil_to_rgb(Image.fromarray(array, "RGBA"))
-    return array
 
 
 def as_unit_range(array: np.ndarray) -> np.ndarray:
@@ -285,42 +188,3 @@ def fit_height(image: np.ndarray, height: int) -> np.ndarray:
     return resize(image, (height, max(1, round(w * height / h))))
 
 
-def save_png(image: np.ndarray, path: str, fast: bool = False) -> str:
-    """Write a uint8 image as PNG and return the path; `fast` compresses less (zlib level 1: much
-    faster than Pillow's default for a few more bytes).
-
-    An image of at most 256 colours (a colormapped grid) is written with a palette, exactly: smaller
-    and faster to write than RGB.
-    """
-    (with_palette(image) or Image.fromarray(image)).save(path, format="PNG", compress_level=1 if fast else 6)
-    return path
-
-
-def with_palette(image: np.ndarray) -> Image.Image | None:
-    """An RGB uint8 image of at most 256 colours as the same pixels in palette mode; None if it has more.
-
-    Exact, unlike Pillow's quantize to a given palette (which matches colours approximately)."""
-    picture = Image.fromarray(image)
-    colours = picture.getcolors(256) if image.ndim == 3 and image.shape[-1] == 3 else None
-    if colours is None:
-        return None
-    palette = np.array(sorted(colour for _, colour in colours), np.uint8)
-    index = np.searchsorted(packed_rgb(palette), packed_rgb(image)).astype(np.uint8)
-    paletted = Image.frombytes("P", picture.size, index.tobytes())
-    paletted.putpalette(palette.tobytes())
-    return paletted
-
-
-def packed_rgb(image: np.ndarray) -> np.ndarray:
-    """Each RGB colour as one int32 (0xRRGGBB), ordered as the colours sort."""
-    rgb = image.astype(np.int32)
-    return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
-
-
-def save_animation(frames: list[np.ndarray], path: str, seconds: float = 4.0) -> str:
-    """Write uint8 frames as an animated GIF or WebP (by the path's suffix), looping, and return it."""
-    pictures = [Image.fromarray(f) for f in frames]
-    hold = [max(20, int(1000 * seconds / len(frames)))] * len(frames)
-    hold[-1] = 1500  # linger on the result
-    pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=hold, loop=0)
-    return path

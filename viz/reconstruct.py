@@ -15,11 +15,12 @@ from typing import Iterator
 
 import numpy as np
 
-from . import images, objectives
+from . import images
+from .engine import objectives
 from .errors import check_choice, check_range, check_seed
 from .model import Backbone, check_layers, network
-from .optimize import DEFAULT_LR, OPTIMIZERS, optimize, side_by_side
-from .param import pixels
+from .engine.optimize import DEFAULT_LR, OPTIMIZERS, optimize, side_by_side
+from .engine.param import pixels
 
 EVERY_BLOCK = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3")
 

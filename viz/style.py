@@ -18,11 +18,12 @@ from typing import Iterator
 import numpy as np
 import tensorflow as tf
 
-from . import images, objectives
+from . import images
+from .engine import objectives
 from .errors import check_choice, check_range, check_seed
 from .model import Backbone, check_layers, fast_dtype, network
-from .optimize import DEFAULT_LR, MIN_STAGE_SIDE, OPTIMIZERS, coarse_to_fine, optimize, side_by_side, stage_plan
-from .param import pixels
+from .engine.optimize import DEFAULT_LR, MIN_STAGE_SIDE, OPTIMIZERS, coarse_to_fine, optimize, side_by_side, stage_plan
+from .engine.param import pixels
 
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
 CONTENT_LAYERS = ("block5_conv2",)

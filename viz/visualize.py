@@ -17,10 +17,11 @@ from typing import Iterator
 import numpy as np
 import tensorflow as tf
 
-from . import images, objectives, param, transforms
+from . import images
+from .engine import objectives, param, transforms
 from .errors import check_choice, check_range, check_seed
 from .model import Backbone, network, unit_weights
-from .optimize import coarse_to_fine, optimize, scaled_shape, stage_plan, step_seed
+from .engine.optimize import coarse_to_fine, optimize, scaled_shape, stage_plan, step_seed
 from .targets import Target, parse_targets
 
 MAX_STEPS, MAX_SIDE, MAX_OCTAVES = 1000, 384, 4

@@ -17,7 +17,7 @@ from typing import Callable, Iterator
 import numpy as np
 import tensorflow as tf
 
-from .images import to_uint8
+from ..images import to_uint8
 from .objectives import Objective, graph_key
 
 OPTIMIZERS = ("adam", "lbfgs")

@@ -1,12 +1,12 @@
-"""The microscope: every channel's feature visualization, cached on disk, and a page per unit.
+"""The Microscope's pictures kept on disk: every channel's feature visualization, and a page per unit.
 
 An atlas page is PER_PAGE channels of one layer, each a Lucid-preset visualization (TILE settings),
 computed in batches on demand and kept on disk under a key of everything that changes the picture
 (the weights' digest, layer, channel, settings, CODE_VERSION), so a second visit shows them at once.
 A unit page (`layer:channel`) adds the unit large at two seeds, its activation map over a photo, the
 example photos' patches where it fires most (their receptive field) and a DeepDream "caricature".
-Precompute whole layers with `python -m viz.atlas --layers block5_conv3 --out DIR` (resumable).
-Inspired by OpenAI's Microscope (2020), which showed VGG19 and others this way.
+Precompute whole layers with `python -m viz.io.atlas --layers block5_conv3 --out DIR` (resumable).
+The pictures themselves are made in `viz.microscope`.
 """
 
 from __future__ import annotations
@@ -25,41 +25,24 @@ from typing import Callable, Iterator
 import numpy as np
 from PIL import Image
 
-from . import images
-from .activations import block_heatmap
-from .errors import InputError, check_range, quoted
-from .model import Backbone, conv_layers, features, units
-from .runtime import prune
-from .targets import parse_target
-from .visualize import diverse, negative, visualize
+from .. import images
+from . import imagefiles
+from ..errors import InputError, check_range
+from ..microscope import EXTRAS, PHOTO_SIDE, TILE, UNIT, TileSettings, activation_map, parse_unit, render, top_patches
+from ..model import Backbone, conv_layers, units
+from .disk import prune
+from ..targets import parse_target
+from ..visualize import diverse, negative, visualize
 
 CODE_VERSION = "1"  # bump when a change to the visualization code changes its pictures
 # Tiles are computed a batch at a time (one compiled step for the batch); the first batch is half as
 # large, so a page's first tiles show sooner (benchmarks/atlas.py).
 PER_PAGE, BATCH, FIRST_BATCH = 64, 8, 4
-# The unit page looks at a photo this large at most (long side, px): uploads may reach 40 megapixels,
-# and the network's time and memory grow with the pixels it sees.
-PHOTO_SIDE = 448
 PART_SECONDS = 600  # a picture still being written after this long belongs to a writer that died
 CACHE_ENV, CACHE_LIMIT_ENV, REPO_ENV = "VIZ_ATLAS_DIR", "VIZ_ATLAS_MAX_MB", "VIZ_ATLAS_REPO"
 DEFAULT_CACHE = Path.home() / ".cache" / "vgg16-atlas"
 SHOWCASE_FOLDER = "showcase"  # the first visit's finished results (ui/showcase.py), shared with the tiles
 PATCHES_FOLDER = "patches"  # each channel's strongest patches over a folder of photos (viz/patches.py)
-
-
-@dataclass(frozen=True)
-class TileSettings:
-    """How a channel's picture is made: the Lucid preset, coarse to fine from noise."""
-
-    size: int = 96
-    steps: int = 128
-    preset: str = "lucid"
-    seed: int = 0
-
-
-TILE = TileSettings()
-UNIT = TileSettings(size=160, steps=160)  # the unit page's large pictures (seeds 0 and 1)
-EXTRAS = TileSettings(size=128, steps=128)  # its diverse pictures and its negative
 
 
 # ---------------------------------------------------------------- the cache
@@ -121,7 +104,7 @@ class TileCache:
             path = self.path(key)
             path.parent.mkdir(exist_ok=True)
             partial = path.with_suffix(f".{os.getpid()}.{threading.get_ident()}.part")
-            images.save_png(picture, str(partial))
+            imagefiles.save_png(picture, str(partial))
             os.replace(partial, path)
         self.evict()
 
@@ -199,13 +182,6 @@ def batches(items: list) -> Iterator[list]:
             yield items[start:end]
 
 
-def render(backbone: Backbone, layer: str, channels: list[int], settings: TileSettings) -> list[np.ndarray]:
-    """Feature visualizations of several channels of a layer, one batch."""
-    *_, final = visualize(backbone, [f"{layer}:{c}" for c in channels], steps=settings.steps, size=settings.size,
-                          preset=settings.preset, seed=settings.seed, every=settings.steps)
-    return final.images
-
-
 # ---------------------------------------------------------------- the atlas
 
 
@@ -248,14 +224,6 @@ class UnitPage:
     pictures: list[tuple[np.ndarray, str]]  # (image, caption), in the order shown
     figures: dict[str, float]
     link: str
-
-
-def parse_unit(backbone: Backbone, text: str) -> tuple[str, int]:
-    """`layer:channel` of a conv layer, or an InputError that says so."""
-    target = parse_target(backbone, str(text or ""))
-    if target.kind != "channel" or target.layer not in conv_layers(backbone):
-        raise InputError(f"A unit is a conv channel written layer:channel, e.g. block4_conv3:42; got {quoted(text)}.")
-    return target.layer, int(target.unit)
 
 
 def unit_page(backbone: Backbone, unit: str, photo: np.ndarray | None, examples: dict[str, np.ndarray],
@@ -311,66 +279,6 @@ def diverse_and_negative(backbone: Backbone, layer: str, channel: int, ordinary:
     return list(zip(found, captions + ["negative: what it responds to least"]))
 
 
-def activation_map(backbone: Backbone, layer: str, channel: int, photo: np.ndarray) -> tuple[float, np.ndarray]:
-    """The channel's mean activation on the photo, and its map laid over the photo."""
-    maps = features(backbone, images.to_float(photo)[None], [layer])[layer][0, ..., channel:channel + 1]
-    return float(maps.mean()), block_heatmap(photo, maps)
-
-
-def receptive_field(backbone: Backbone, layer: str) -> tuple[int, int, float]:
-    """(size, stride, offset) of `layer`'s units in input pixels: unit (i, j) sees the square of
-    `size` centred on (offset + i·stride, offset + j·stride)."""
-    size, stride, offset = 1, 1, 0.0
-    for item in backbone.convolutional.layers[1:]:
-        config = item.get_config()
-        kernel = (config.get("kernel_size") or config.get("pool_size"))[0]
-        step = config["strides"][0] if config.get("strides") else kernel
-        pad = (kernel - 1) / 2 if config.get("padding") == "same" else 0.0
-        size += (kernel - 1) * stride
-        offset += ((kernel - 1) / 2 - pad) * stride
-        stride *= step
-        if item.name == layer:
-            return size, stride, offset
-    raise InputError(f"Unknown layer {quoted(layer)}.")
-
-
-def top_patches(backbone: Backbone, layer: str, channel: int, photos: dict[str, np.ndarray], count: int,
-                side: int = 224) -> list[tuple[np.ndarray, str, float]]:
-    """The `count` strongest activations of the channel over the photos (at most two per photo, not
-    overlapping), each as the crop of its receptive field: (crop, photo name, activation)."""
-    size, stride, offset = receptive_field(backbone, layer)
-    found = []
-    for name, photo in photos.items():
-        picture = images.fit_for_network(photo, side)
-        values = features(backbone, images.to_float(picture)[None], [layer])[layer][0, ..., channel]
-        for i, j in strongest(values, 2, max(1, size // (2 * stride))):
-            centre = (offset + i * stride, offset + j * stride)
-            found.append((crop_square(picture, centre, size), name, float(values[i, j]), (i, j)))
-    found.sort(key=lambda item: -item[2])
-    return [(crop, name, value) for crop, name, value, _ in found[:count]]
-
-
-def strongest(values: np.ndarray, count: int, apart: int) -> list[tuple[int, int]]:
-    """Positions of the `count` largest values, each at least `apart` cells from those before it."""
-    order = np.dstack(np.unravel_index(np.argsort(-values, axis=None), values.shape))[0]
-    chosen: list[tuple[int, int]] = []
-    for i, j in order:
-        if all(max(abs(i - a), abs(j - b)) >= apart for a, b in chosen):
-            chosen.append((int(i), int(j)))
-            if len(chosen) == count:
-                break
-    return chosen
-
-
-def crop_square(picture: np.ndarray, centre: tuple[float, float], size: int, shown: int = 128) -> np.ndarray:
-    """The `size`-px square around `centre` (row, column), clipped to the picture, shown at `shown` px."""
-    h, w = picture.shape[:2]
-    half = size / 2
-    top, left = int(max(0, round(centre[0] - half))), int(max(0, round(centre[1] - half)))
-    bottom, right = int(min(h, round(centre[0] + half))), int(min(w, round(centre[1] + half)))
-    return images.fit_long_side(picture[top:bottom, left:right], shown)
-
-
 # ---------------------------------------------------------------- precomputing, sharing
 
 
@@ -410,8 +318,8 @@ def main(argv=None) -> None:
     parser.add_argument("--weights", default="hed", help="imagenet, hed or a weights file")
     parser.add_argument("--upload", default=None, help="then upload the folder to this HF dataset repo")
     args = parser.parse_args(argv)
-    from .model import load_backbone
-    from .runtime import configure_runtime
+    from .weights import load_backbone
+    from ..runtime import configure_runtime
 
     configure_runtime()
     backbone = load_backbone(args.weights)

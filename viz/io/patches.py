@@ -13,16 +13,18 @@ from typing import Callable
 
 import numpy as np
 
-from . import images
-from .atlas import PATCHES_FOLDER, crop_square, receptive_field, weights_digest
-from .model import Backbone, conv_layers, features
+from .. import images
+from . import imagefiles
+from ..microscope import crop_square, receptive_field
+from .atlas import PATCHES_FOLDER, weights_digest
+from ..model import Backbone, conv_layers, features
 
 KEEP = 6  # patches kept per channel, at most one per photo
 SIDE = 224  # every photo is seen at this long side, so that activations compare across photos
 SHOWN = 96  # px of a patch on the page
 SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 PHOTOS_ENV = "VIZ_PHOTOS"
-ROOT = Path(__file__).resolve().parent.parent  # the repository, where examples/ lies
+ROOT = Path(__file__).resolve().parents[2]  # the repository, where examples/ lies
 
 
 def photos_in(folder: str | os.PathLike) -> list[Path]:
@@ -50,7 +52,7 @@ def scan(backbone: Backbone, paths: list[Path], layers: list[str] | None = None,
     best: dict[str, np.ndarray] = {}
     for index, path in enumerate(paths):
         try:
-            picture = images.fit_for_network(images.load_image(str(path)), SIDE)
+            picture = images.fit_for_network(imagefiles.load_image(str(path)), SIDE)
         except Exception:  # noqa: BLE001 - a broken file in a folder of thousands is skipped
             continue
         for layer, values in features(backbone, images.to_float(picture)[None], layers).items():
@@ -79,7 +81,7 @@ def save(backbone: Backbone, found: dict[str, np.ndarray], paths: list[Path], ca
         target.mkdir(parents=True, exist_ok=True)
         crops: dict[tuple[int, int], np.ndarray] = {}
         for index in np.unique(best[..., 1]).astype(int):
-            picture = images.fit_for_network(images.load_image(str(paths[index])), SIDE)
+            picture = images.fit_for_network(imagefiles.load_image(str(paths[index])), SIDE)
             for channel, k in zip(*np.nonzero(best[..., 1] == index)):
                 i, j = best[channel, k, 2:]
                 crops[channel, k] = squared(crop_square(picture, (offset + i * stride, offset + j * stride), size,
@@ -87,7 +89,7 @@ def save(backbone: Backbone, found: dict[str, np.ndarray], paths: list[Path], ca
         index_entries = {}
         for channel in range(best.shape[0]):
             row = [crops[channel, k] for k in range(best.shape[1]) if (channel, k) in crops]
-            images.save_png(np.concatenate(row, axis=1), str(target / f"{channel}.png"), fast=True)
+            imagefiles.save_png(np.concatenate(row, axis=1), str(target / f"{channel}.png"), fast=True)
             index_entries[channel] = [[paths[int(i)].name, float(v)] for v, i, *_ in best[channel]]
             written += 1
         (target / "index.json").write_text(json.dumps(index_entries))
@@ -108,7 +110,7 @@ def stored(backbone: Backbone, layer: str, channel: int, cache_folder: str | os.
     target = folder(cache_folder, backbone) / layer
     try:
         entries = json.loads((target / "index.json").read_text())[str(channel)]
-        strip = images.load_image(str(target / f"{channel}.png"))
+        strip = imagefiles.load_image(str(target / f"{channel}.png"))
     except (OSError, KeyError, ValueError):
         return []
     return [(strip[:, k * SHOWN:(k + 1) * SHOWN], name, value) for k, (name, value) in enumerate(entries)]
@@ -140,8 +142,8 @@ def main(argv=None) -> None:
     parser.add_argument("--weights", default="hed", help="imagenet, hed or a weights file")
     args = parser.parse_args(argv)
     from .atlas import TileCache
-    from .model import load_backbone
-    from .runtime import configure_runtime
+    from .weights import load_backbone
+    from ..runtime import configure_runtime
 
     configure_runtime()
     source = args.photos
