@@ -29,10 +29,12 @@ import pandas as pd
 from viz.io import atlas, imagefiles, patches
 from viz.model import Backbone
 from viz.precision import fast_precision
+from viz.runtime import c_library
 
 from . import common
 from .common import BUSY
 
+PR_SET_PDEATHSIG = 1  # Linux prctl(2): the signal a child gets when its parent ends
 VERSION = "3"  # bump when a change to a handler changes what a stored result would show
 
 
@@ -169,10 +171,19 @@ def fill_in_background(weights: str | None) -> subprocess.Popen:
     """Start `python -m ui.showcase` at the lowest CPU priority, paused whenever a visitor's run is in
     progress (a niced process still takes the gaps between a run's steps, and shares the caches)."""
     command = [sys.executable, "-m", "ui.showcase"] + (["--weights", weights] if weights else [])
-    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent,
-                               preexec_fn=lambda: os.nice(19) if hasattr(os, "nice") else None)
+    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent, preexec_fn=lowest_priority)
     BUSY.listeners.append(functools.partial(pause, process))
     return process
+
+
+def lowest_priority() -> None:
+    """In the child before it runs: the lowest CPU priority, and (on Linux) ended with the server that
+    started it, so that a stopped server leaves nothing computing behind."""
+    if hasattr(os, "nice"):
+        os.nice(19)
+    prctl = getattr(c_library(), "prctl", None)
+    if prctl is not None:
+        prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))  # SIGKILL: it also ends a paused (stopped) child
 
 
 def pause(process: subprocess.Popen, busy: bool) -> None:
