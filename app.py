@@ -15,20 +15,17 @@ import gradio as gr
 
 from ui.activations import activations_tab
 from ui.blocks import blocks_tab
-from ui.common import EXAMPLES, keep_cache_small, share_photos
-from ui.common import ROOT as HERE  # HERE: the folder of this file and examples/
+from ui.common import ROOT, keep_cache_small, share_photos
 from ui.microscope import microscope_tab
 from ui.reconstruction import reconstruction_tab
 from ui.showcase import Showcase, Store, fill_in_background, incomplete, wire_showcases
-from ui.style import STYLES, style_tab
+from ui.style import style_tab
 from ui.visualization import visualization_tab
 from viz.io import atlas
 from viz.model import Backbone
 from viz.io.weights import WeightsError, load_backbone, resolve_source
 from viz.precision import fast_precision
 from viz.runtime import configure_runtime
-
-__all__ = ["EXAMPLES", "HERE", "STYLES", "build_app", "launch", "main", "parse_args"]
 
 TITLE = "What does VGG16 see?"
 MAX_UPLOAD = "25mb"
@@ -93,7 +90,7 @@ def launch(demo: gr.Blocks, share: bool = False, block: bool = True, **kwargs) -
     keep_cache_small()
     # ssr_mode/run_history off: mitigation for the gradio 6.31 advisory (CVE-2026-134825).
     demo.launch(share=share, ssr_mode=False, run_history=False, show_error=False, max_file_size=MAX_UPLOAD,
-                prevent_thread_lock=True, allowed_paths=[str(HERE / "examples"), str(Store().folder)], **kwargs)
+                prevent_thread_lock=True, allowed_paths=[str(ROOT / "examples"), str(Store().folder)], **kwargs)
     if share and not demo.share_url:
         print("No share link could be created (is this machine offline?); the app is only "
               f"served locally at {demo.local_url}", file=sys.stderr, flush=True)

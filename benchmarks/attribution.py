@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from viz import attribution as A  # noqa: E402
@@ -67,8 +68,8 @@ def main():
     batched = median_seconds(lambda: A.smoothgrad(backbone, image01, target, 0.15, args.samples, 0), args.repeats)
     looped = median_seconds(lambda: smoothgrad_one_by_one(backbone, image01, target, 0.15, args.samples),
                             args.repeats)
-    same = A.rank_correlation(A.smoothgrad(backbone, image01, target, 0.15, args.samples, 0),
-                              smoothgrad_one_by_one(backbone, image01, target, 0.15, args.samples))
+    same = rank_correlation(A.smoothgrad(backbone, image01, target, 0.15, args.samples, 0),
+                            smoothgrad_one_by_one(backbone, image01, target, 0.15, args.samples))
     print(f"SmoothGrad, {args.samples} samples: one batch {batched:.2f} s, one by one {looped:.2f} s, "
           f"speed-up {looped / batched:.2f}× (maps' rank correlation {same:.3f})")
     fidelity(backbone, image01, target, args.repeats)
@@ -81,14 +82,19 @@ def fidelity(backbone, image01, target, repeats):
     reference = A.smoothgrad(backbone, image01, target, 0.15, 64, seed=1, fast=False)
     precisions = [False] + ([True] if fast_precision().bfloat16 else [])
     print(f"SmoothGrad against 64 float32 samples (rank correlation, seconds; the default is "
-          f"{A.DEFAULT_SAMPLES} in {fast_precision().name}):")
+          f"{A.SAMPLES.default} in {fast_precision().name}):")
     for samples in (4, 6, 8, 12, 25):
         row = []
         for fast in precisions:
             seconds = median_seconds(lambda: A.smoothgrad(backbone, image01, target, 0.15, samples, 0, fast), repeats)
-            r = A.rank_correlation(A.smoothgrad(backbone, image01, target, 0.15, samples, 0, fast), reference)
+            r = rank_correlation(A.smoothgrad(backbone, image01, target, 0.15, samples, 0, fast), reference)
             row.append(f"{'bfloat16' if fast else 'float32'} r = {r:.3f} in {seconds:.2f} s")
         print(f"  {samples:2d} samples: " + "; ".join(row), flush=True)
+
+
+def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
+    """Spearman's rank correlation of two maps of the same shape."""
+    return float(spearmanr(a.ravel(), b.ravel()).statistic)
 
 
 if __name__ == "__main__":

@@ -39,18 +39,18 @@ def main() -> None:
     photo = imagefiles.load_image(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     examples = [imagefiles.load_image(str(p)) for p in sorted((ROOT / "examples").glob("*.jpg"))]
     print(f"{backbone.source} weights, {fast_precision().name}, layer {args.layer}, a held-out photo (Grace Hopper)")
-    for k in range(2, blocks.MAX_GROUPS + 1):
+    for k in range(blocks.GROUPS.low, blocks.GROUPS.high + 1):
         start = time.perf_counter()
         found = blocks.neuron_groups(backbone, photo, args.layer, k)
         seconds = time.perf_counter() - start
         print(f"  k = {k:2d}: explains {100 * found.explained:5.1f} % of the energy ({seconds:.2f} s)")
     start = time.perf_counter()
-    found = blocks.neuron_groups(backbone, photo, args.layer, blocks.GROUPS)
+    found = blocks.neuron_groups(backbone, photo, args.layer, blocks.GROUPS.default)
     maps = time.perf_counter() - start
     for _, pictures, _ in blocks.group_directions_pictures(backbone, found):
         pass
     total = time.perf_counter() - start
-    print(f"k = {blocks.GROUPS}: maps after {maps:.1f} s, every picture after {total:.1f} s")
+    print(f"k = {blocks.GROUPS.default}: maps after {maps:.1f} s, every picture after {total:.1f} s")
     ratios = []
     for g, picture in enumerate(pictures):
         direction = found.directions[g]

@@ -35,11 +35,12 @@ import tensorflow as tf
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from viz import images  # noqa: E402
 from viz.io import imagefiles  # noqa: E402
-from viz.model import network  # noqa: E402
+from viz.model import conv_layers, network, pool_layers  # noqa: E402
 from viz.io.weights import load_backbone  # noqa: E402
 from viz.precision import fast_precision  # noqa: E402
 from viz.reconstruct import DEFAULT_RUN, EVERY_BLOCK, psnr, reconstruct  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
+from sheets import stack_rows  # noqa: E402
 
 configure_runtime()
 
@@ -66,7 +67,7 @@ def reference_loop(backbone, photo, layer, measure, steps=300, lr=1e-2, seed=0):
     """The original project's inversion: Adam on clipped pixels, MSE on features, full network.
 
     Returns the image, feature error, seconds and [(seconds, quality)] every EVERY steps (untimed)."""
-    full = network(backbone, [n for n in backbone.layer_names if "_conv" in n or "_pool" in n])
+    full = network(backbone, conv_layers(backbone) + pool_layers(backbone))
     x0 = images.to_float(photo)[None]
     goal = full(x0)[layer]
     x = tf.Variable(np.random.default_rng(seed).random(x0.shape, dtype=np.float32))
@@ -138,7 +139,7 @@ def main():
     print_common_quality(rows)
     OUT.mkdir(exist_ok=True)
     rows = [images.side_by_side(sheet[:1] + sheet[i:i + 3]) for i in range(1, len(sheet), 3)]
-    imagefiles.save_png(images.stack_rows(rows), str(OUT / "reconstruction.png"))
+    imagefiles.save_png(stack_rows(rows), str(OUT / "reconstruction.png"))
     print(f"\ncontact sheet (photo | reference | engine | engine, contrast stretched): {OUT / 'reconstruction.png'}")
 
 

@@ -30,6 +30,7 @@ from viz.model import features, network, units  # noqa: E402
 from viz.io.weights import load_backbone  # noqa: E402
 from viz.visualize import CHANNEL_RUN, NOISE_STAGES, visualize  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
+from sheets import stack_rows  # noqa: E402
 
 configure_runtime()
 
@@ -103,7 +104,7 @@ def main():
             report(backbone, preset, layer, pictures, channels, best, time.perf_counter() - start)
             rows.append(images.side_by_side(pictures))
     OUT.mkdir(exist_ok=True)
-    imagefiles.save_png(images.stack_rows(rows), str(OUT / "visualization.png"))
+    imagefiles.save_png(stack_rows(rows), str(OUT / "visualization.png"))
     print(f"\ncontact sheet (per layer: naive row, raw row, then Lucid row): {OUT / 'visualization.png'}")
 
 

@@ -12,8 +12,9 @@ from gradio_client import handle_file
 from PIL import Image
 
 import app
+from ui.common import EXAMPLES
 
-CAT = app.EXAMPLES[1]
+CAT = EXAMPLES[1]
 
 
 def still_serving(client):

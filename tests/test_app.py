@@ -8,6 +8,8 @@ from gradio_client import handle_file
 from PIL import Image
 
 import app
+from ui.common import EXAMPLES, ROOT
+from ui.style import STYLES
 
 
 def test_model_info_reports_the_weights(client):
@@ -27,7 +29,7 @@ def test_model_info_and_the_header_say_which_precision_runs_and_why(client, back
 
 def test_activations_returns_13_real_grids(client, tmp_path):
     path = tmp_path / "photo.jpg"
-    Image.open(app.HERE / "examples" / "coffee.jpg").resize((1000, 900)).save(path)
+    Image.open(ROOT / "examples" / "coffee.jpg").resize((1000, 900)).save(path)
     grids, heat, top5, fc2 = client.predict(handle_file(str(path)), api_name="/activations")
     assert len(grids) == 13
     assert [g["caption"].split(" ·")[0] for g in grids][:2] == ["block1_conv1", "block1_conv2"]
@@ -41,9 +43,9 @@ def test_activations_returns_13_real_grids(client, tmp_path):
 
 
 def test_activations_parameters(client):
-    grids, *_ = client.predict(handle_file(app.EXAMPLES[0]), ["block2_pool", "block4_conv3"], 16,
+    grids, *_ = client.predict(handle_file(EXAMPLES[0]), ["block2_pool", "block4_conv3"], 16,
                                "channel index", "overlay on image", 160, api_name="/activations")
-    assert app.EXAMPLES[0] == "examples/astronaut.jpg"  # square: 160 px gives 40×40 after two pools
+    assert EXAMPLES[0] == "examples/astronaut.jpg"  # square: 160 px gives 40×40 after two pools
     assert [g["caption"] for g in grids] == [
         "block2_pool · 40×40×128 · 16 of 128 channels by index · 61 silent",
         "block4_conv3 · 20×20×512 · 16 of 512 channels by index · 18 silent",
@@ -58,7 +60,7 @@ def test_a_non_image_gets_a_clear_message(client, tmp_path):
 
 
 def test_reconstruct_streams_snapshots_then_files(client):
-    job = client.submit(handle_file(app.EXAMPLES[1]), "block2_conv2", 30, None, 64, api_name="/reconstruct")
+    job = client.submit(handle_file(EXAMPLES[1]), "block2_conv2", 30, None, 64, api_name="/reconstruct")
     updates = list(job)
     assert len(updates) >= 3  # snapshots arrive before the end
     gallery, curve, status, files = updates[-1]
@@ -79,16 +81,16 @@ def is_png(path: str) -> bool:
 
 def test_galleries_come_back_as_lossless_png(client):
     # WebP, Gradio's default, would change the pixels that the PSNR captions describe.
-    reconstruction, *_ = client.predict(handle_file(app.EXAMPLES[1]), "block1_conv1", 10, None, 64,
+    reconstruction, *_ = client.predict(handle_file(EXAMPLES[1]), "block1_conv1", 10, None, 64,
                                         api_name="/reconstruct")
     visualization, *_ = client.predict("block2_conv2:3", 16, 64, api_name="/visualize")
-    maps = client.predict(handle_file(app.EXAMPLES[1]), "block3_conv3", ["gradient"], api_name="/attribution")
+    maps = client.predict(handle_file(EXAMPLES[1]), "block3_conv3", ["gradient"], api_name="/attribution")
     for gallery in (reconstruction, visualization, maps):
         assert gallery and all(is_png(item["image"]) for item in gallery)
 
 
 def test_attribution_needs_only_the_image(client):
-    maps = client.predict(handle_file(app.EXAMPLES[1]), api_name="/attribution")
+    maps = client.predict(handle_file(EXAMPLES[1]), api_name="/attribution")
     assert [m["caption"].split(" ·")[0] for m in maps] == ["Grad-CAM at block5_conv3", "Grad-CAM++ at block5_conv3",
                                                           "gradient", "SmoothGrad"]
     assert all("block5_conv3 (mean activation" in m["caption"] for m in maps)
@@ -96,7 +98,7 @@ def test_attribution_needs_only_the_image(client):
 
 def test_reconstruct_refuses_bad_parameters(client):
     with pytest.raises(Exception, match="maximum value 1000|Steps must be between"):
-        client.predict(handle_file(app.EXAMPLES[1]), "block2_conv2", 5000, api_name="/reconstruct")
+        client.predict(handle_file(EXAMPLES[1]), "block2_conv2", 5000, api_name="/reconstruct")
 
 
 def test_visualize_streams_channel_pictures(client):
@@ -116,7 +118,7 @@ def test_visualize_explains_what_needs_the_classifier(client):
 
 
 def test_style_transfer_streams_to_the_end(client):
-    job = client.submit(handle_file(app.EXAMPLES[1]), handle_file(app.STYLES[0]), 0.0, 4.0, 30, 128, 20,
+    job = client.submit(handle_file(EXAMPLES[1]), handle_file(STYLES[0]), 0.0, 4.0, 30, 128, 20,
                         api_name="/style_transfer")
     updates = list(job)
     gallery, curve, status, files = updates[-1]

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from gradio_client import handle_file
 
-import app
+from ui.common import EXAMPLES
 from conftest import open_page, scaled_backbone
 from viz.io import atlas, imagefiles, weights
 from viz import images, microscope, model
@@ -146,7 +146,7 @@ def test_receptive_fields_of_vgg16():
 
 
 def test_top_patches_are_where_the_channel_fires_most(backbone):
-    photo = images.fit_for_network(imagefiles.load_image(app.EXAMPLES[1]), 224)
+    photo = images.fit_for_network(imagefiles.load_image(EXAMPLES[1]), 224)
     values = model.features(backbone, images.to_float(photo)[None], ["block3_conv3"])["block3_conv3"][0, ..., 9]
     i, j = np.unravel_index(np.argmax(values), values.shape)
     (crop, name, value), *_ = microscope.top_patches(backbone, "block3_conv3", 9, {"cat": photo}, 2)
@@ -157,7 +157,7 @@ def test_top_patches_are_where_the_channel_fires_most(backbone):
 
 
 def test_a_large_photo_is_looked_at_no_larger_than_the_page_shows(backbone, cache):
-    photo = np.tile(images.fit_long_side(imagefiles.load_image(app.EXAMPLES[1]), 600), (4, 4, 1))  # 2400 px
+    photo = np.tile(images.fit_long_side(imagefiles.load_image(EXAMPLES[1]), 600), (4, 4, 1))  # 2400 px
     first = next(atlas.unit_page(backbone, "block3_conv3:9", photo, {}, cache, patches=1))
     heat = first.pictures[0][0]
     assert max(heat.shape[:2]) == microscope.PHOTO_SIDE and heat.shape[0] / heat.shape[1] == pytest.approx(
@@ -203,7 +203,7 @@ def test_api_atlas_page_from_the_cache(backbone, client, monkeypatch):
 def test_api_unit_page(backbone, client):
     fill(backbone, "block2_conv2", [5], microscope.UNIT)
     fill(backbone, "block2_conv2", [5], microscope.TileSettings(microscope.UNIT.size, microscope.UNIT.steps, "lucid", 1))
-    pictures, about = client.predict("block2_conv2:5", handle_file(app.EXAMPLES[2]), api_name="/unit")
+    pictures, about = client.predict("block2_conv2:5", handle_file(EXAMPLES[2]), api_name="/unit")
     captions = [p["caption"] for p in pictures]
     assert captions[:3] == ["block2_conv2:5 · seed 0", "block2_conv2:5 · seed 1",
                             "caricature: DeepDream of this unit from the photo"]

@@ -8,7 +8,7 @@ import pytest
 from gradio_client import handle_file
 from PIL import Image
 
-import app
+from ui.common import EXAMPLES, ROOT
 from conftest import open_page
 from viz import blocks, images
 from viz.io import imagefiles
@@ -30,7 +30,7 @@ def test_the_factorization_recovers_a_known_low_rank_input():
 
 @pytest.fixture(scope="module")
 def cat():
-    return imagefiles.load_image(str(app.HERE / "examples" / "cat.jpg"))
+    return imagefiles.load_image(str(ROOT / "examples" / "cat.jpg"))
 
 
 def test_neuron_groups_explain_the_layer_and_add_up_to_a_channel(backbone, cat):
@@ -85,12 +85,12 @@ def test_the_dictionary_names_the_channels_that_fire_most_there(backbone, cat):
 
 def test_neuron_groups_and_the_dictionary_through_the_api(client):
     # block1_conv1: the pictures cost next to nothing there, so the run goes to its end
-    job = client.submit(handle_file(app.EXAMPLES[1]), "block1_conv1", 3, "block2_conv1:5", 0, api_name="/neuron_groups")
+    job = client.submit(handle_file(EXAMPLES[1]), "block1_conv1", 3, "block2_conv1:5", 0, api_name="/neuron_groups")
     updates = list(job)
     maps, pictures, about = updates[-1]
     assert len(updates) >= 3 and len(maps) == 4 and len(pictures) == 3 and about.endswith("done")
     assert "3 groups at block1_conv1" in about and "?unit=block1_conv1:" in about and "block2_conv1:5:" in about
-    entries, links = client.predict(handle_file(app.EXAMPLES[1]), "block1_conv1", 0.5, 0.5, api_name="/dictionary")
+    entries, links = client.predict(handle_file(EXAMPLES[1]), "block1_conv1", 0.5, 0.5, api_name="/dictionary")
     assert len(entries) == 8 and entries[0]["caption"].startswith("block1_conv1:") and "?unit=block1_conv1:" in links
 
 
@@ -140,7 +140,7 @@ def test_the_activation_grid_pictures_each_cell_in_the_photos_geometry(backbone,
 
 
 def test_the_activation_grid_through_the_api(client):
-    picture, status = list(client.submit(handle_file(app.EXAMPLES[1]), "block1_conv2", 2, 0,
+    picture, status = list(client.submit(handle_file(EXAMPLES[1]), "block1_conv2", 2, 0,
                                          api_name="/activation_grid"))[-1]
     assert "cells at block1_conv2 · done" in status and np.asarray(Image.open(picture)).std() > 5
 

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from viz.engine import objectives as O
 from viz.engine import param, transforms
-from viz.engine.optimize import OPTIMIZERS, compiled, optimize, side_by_side, step_seed
+from viz.engine.optimize import OPTIMIZERS, compiled, optimize, interleaved, step_seed
 
 
 @pytest.fixture(scope="module")
@@ -69,7 +69,7 @@ def test_closing_side_by_side_closes_every_run(tiny):
     net, _ = tiny
     runs = [optimize(O.feature_match("conv2", target_of(net, seed)), param.pixels((1, 16, 16)), net, steps=1000,
                      every=2) for seed in (3, 4)]
-    together = side_by_side(runs)
+    together = interleaved(runs)
     next(together)
     together.close()
     assert [inspect.getgeneratorstate(run) for run in runs] == [inspect.GEN_CLOSED] * 2

@@ -6,11 +6,11 @@ import pytest
 from gradio_client import handle_file
 from PIL import Image
 
-import app
+from ui.common import EXAMPLES
 from viz import attribution as attr
 from conftest import open_page
 
-CAT = app.EXAMPLES[1]
+CAT = EXAMPLES[1]
 
 
 def png(path) -> np.ndarray:
@@ -35,9 +35,9 @@ def test_activations_give_top5_and_fc2(classifier_client):
 def test_attribution_with_only_the_image_explains_the_top_classes(classifier_client):
     maps = classifier_client.predict(handle_file(CAT), api_name="/attribution")
     _, _, top5, _ = classifier_client.predict(handle_file(CAT), api_name="/activations")
-    best = [c["label"] for c in top5["confidences"][:attr.DEFAULT_TOP]]
+    best = [c["label"] for c in top5["confidences"][:attr.TOP.default]]
     shown = list(dict.fromkeys(m["caption"].split(" · ")[1].split(" (")[0] for m in maps))
-    assert shown == best and len(maps) == attr.DEFAULT_TOP * 4
+    assert shown == best and len(maps) == attr.TOP.default * 4
     assert png(maps[0]["image"]).std() > 10
 
 

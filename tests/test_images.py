@@ -138,12 +138,6 @@ def test_animation_round_trip(tmp_path):
             assert im.n_frames == 3
 
 
-def test_stack_rows_pads_narrow_rows_with_white():
-    sheet = images.stack_rows([np.zeros((2, 5, 3), np.uint8), np.zeros((3, 2, 3), np.uint8)], gap=1)
-    assert sheet.shape == (6, 5, 3)
-    assert (sheet[2] == 255).all() and (sheet[3:, 2:] == 255).all() and (sheet[3:, :2] == 0).all()
-
-
 def test_stretch_brings_faint_images_to_full_range_only():
     faint = (120 + 10 * np.random.default_rng(0).random((20, 20, 3))).astype(np.uint8)
     stretched = images.stretch(faint)

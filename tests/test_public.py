@@ -11,9 +11,11 @@ from gradio_client import handle_file
 from PIL import Image
 
 import app
+from ui.common import EXAMPLES
+from ui.style import STYLES
 from viz import images
 
-CAT = app.EXAMPLES[1]
+CAT = EXAMPLES[1]
 
 
 def make(tmp_path, name, image=None, data=None, **save):
@@ -84,7 +86,7 @@ def test_missing_images_are_asked_for(client):
     with pytest.raises(Exception, match="No image was given"):
         client.predict(None, api_name="/activations")
     with pytest.raises(Exception, match="No image was given"):
-        client.predict(None, handle_file(app.STYLES[0]), api_name="/style_transfer")
+        client.predict(None, handle_file(STYLES[0]), api_name="/style_transfer")
 
 
 BAD_PARAMETERS = [

@@ -33,3 +33,35 @@ def test_example_images_are_small_and_credited():
     for path in examples:
         assert path.stat().st_size < 300_000, path
         assert path.name in credits, path
+
+
+def api_table() -> dict[str, list[str]]:
+    """The README's API table: endpoint -> [its parameters cell, its returns cell]."""
+    rows = [line.split(" | ") for line in (ROOT / "README.md").read_text().splitlines() if line.startswith("| `/")]
+    return {cells[0].split("`")[1]: cells[1:] for cells in rows}
+
+
+def test_the_readme_api_table_says_what_the_app_takes(client):
+    """Every endpoint's parameters in the README, in the app's order, each slider as the app bounds it
+    and defaults it (`name` low–high (default)); and the settings its results are made with."""
+    import re
+
+    from viz import blocks
+    from viz.io import atlas
+
+    table = api_table()
+    endpoints = client.view_api(return_format="dict", print_info=False)["named_endpoints"]
+    assert sorted(table) == sorted(endpoints)
+    for endpoint, about in endpoints.items():
+        parameters, returns = table[endpoint]
+        named = [item.split("`")[1] for item in parameters.split("; ") if item.startswith("`")]
+        assert named == [p["parameter_name"] for p in about["parameters"]], endpoint
+        for p in about["parameters"]:
+            if p["component"] == "Slider":
+                low, high = re.search(r"between (\S+) and (\S+)", p["type"]["description"]).groups()
+                stated = f"`{p['parameter_name']}` {float(low):g}–{float(high):g} ({p['parameter_default']:g})"
+                assert stated in parameters, f"{endpoint}: README lacks {stated}"
+    assert f"{blocks.PICTURE_STEPS} steps at {blocks.PICTURE_SIZE} px" in table["/neuron_groups"][1]
+    assert f"{blocks.CELL_STEPS} steps, {blocks.CELL_SIZE} px a cell" in table["/activation_grid"][1]
+    assert f"{atlas.PER_PAGE} channels a page" in table["/atlas"][0]
+    assert f"the {blocks.ENTRIES.default} channels" in table["/dictionary"][1]

@@ -56,7 +56,8 @@ def test_the_key_follows_the_example_bytes_and_settings_not_its_path(backbone, p
     reconstruction = named(showcases, "reconstruction")
     moved = tmp_path / "cat.jpg"
     shutil.copyfile(EXAMPLE, moved)
-    same = showcase.Showcase("reconstruction", reconstruction.run, reconstruction.outputs, about=(str(moved),))
+    same = showcase.Showcase("reconstruction", reconstruction.run, reconstruction.outputs,
+                             about=(str(moved), *reconstruction.about[1:]))
     assert showcase.key(backbone, same) == showcase.key(backbone, reconstruction)
     other = showcase.Showcase("reconstruction", reconstruction.run, reconstruction.outputs, about=("block2_conv2",))
     assert showcase.key(backbone, other) != showcase.key(backbone, reconstruction)
@@ -121,12 +122,34 @@ def test_the_background_fill_runs_at_the_lowest_priority(monkeypatch):
 
     monkeypatch.setattr(showcase.subprocess, "Popen", Popen)
     monkeypatch.setattr(showcase.BUSY, "listeners", [])
-    niced = []
+    niced, asked = [], []
     monkeypatch.setattr(showcase.os, "nice", niced.append)
+    monkeypatch.setattr(showcase, "c_library", lambda: type("libc", (), {"prctl": staticmethod(lambda *a: asked.append(a))}))
     showcase.fill_in_background("hed")
     assert started["command"][1:] == ["-m", "ui.showcase", "--weights", "hed"]
     started["preexec_fn"]()
     assert niced == [19] and len(showcase.BUSY.listeners) == 1  # it pauses while visitors run
+    assert asked == [(showcase.PR_SET_PDEATHSIG, 9)]  # and ends with the server
+
+
+def test_the_background_fill_ends_with_the_server_that_started_it():
+    """A server stopped (here: killed) while its fill runs leaves no fill computing behind."""
+    import signal
+    import subprocess
+    import sys
+
+    parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time; from ui.showcase import "
+                               "lowest_priority; child = subprocess.Popen(['sleep', '60'], preexec_fn=lowest_priority); "
+                               "print(child.pid, flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    child = int(parent.stdout.readline())
+    parent.send_signal(signal.SIGKILL)
+    parent.wait()
+    for _ in range(100):
+        if not os.path.exists(f"/proc/{child}") or open(f"/proc/{child}/stat").read().split(") ")[1][0] == "Z":
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the fill outlived its server")
 
 
 def test_a_failing_listener_never_refuses_a_run(monkeypatch):

@@ -11,18 +11,18 @@ import gradio as gr
 from viz import attribution as attr
 from viz.io import imagefiles
 from viz import images
-from viz.activations import ORDERS, VIEWS, activations, channel_at
+from viz.activations import CHANNELS, ORDERS, RESOLUTION, VIEWS, activations, channel_at
 from viz.model import Backbone, conv_layers, pool_layers
 
-from .common import (EXAMPLE, EXAMPLES, FORWARD, CheckboxGroup, Dropdown, ImageInput, Radio, SharedPhoto, Slider,
-                     save_files, share_button, target_suggestions, wire)
+from .common import (EXAMPLE, EXAMPLES, FORWARD, CheckboxGroup, Dropdown, ImageInput, Radio, SharedPhoto, save_files,
+                     share_button, slider, target_suggestions, wire)
 from .showcase import Showcase
 
 WHAT_SCORES = {"class": "logit", "channel": "mean activation", "layer": "mean activation"}
 
 
-def run_activations(backbone: Backbone, image: str, layers: list[str] | None = None, top: int = 64,
-                    order: str = ORDERS[0], view: str = VIEWS[0], resolution: int = 224):
+def run_activations(backbone: Backbone, image: str, layers: list[str] | None = None, top: int = CHANNELS.default,
+                    order: str = ORDERS[0], view: str = VIEWS[0], resolution: int = RESOLUTION.default):
     """Feature maps of each layer, the block5 heat map, and (with the classifier) the top-5 classes."""
     photo = images.fit_for_network(imagefiles.load_image(image), int(resolution))
     result = activations(backbone, photo, layers=layers or None, top=int(top), order=order, view=view)
@@ -95,12 +95,11 @@ def activations_tab(backbone: Backbone) -> tuple[ChannelPicker, SharedPhoto, lis
                 with gr.Accordion("Settings", open=False):
                     layers = Dropdown(layer_choices, value=conv_layers(backbone), multiselect=True,
                                       label="Layers", info="Every conv layer by default; pooling layers too.")
-                    top = Slider(1, 512, value=64, step=1, label="Channels per layer",
-                                 info="The top N by the order below (64 = an 8×8 grid, 512 = all).")
+                    top = slider(CHANNELS, info=f"The top N by the order below ({CHANNELS.high} = all).")
                     order = Radio(list(ORDERS), value=ORDERS[0], label="Order channels by")
                     view = Radio(list(VIEWS), value=VIEWS[0], label="View",
                                  info="Overlay lays each map over the greyscale photo: where does it fire?")
-                    resolution = Slider(128, 448, value=224, step=16, label="Resolution (long side, px)")
+                    resolution = slider(RESOLUTION)
             with gr.Column(scale=2):
                 grids = gr.Gallery(label="Feature maps, one grid per layer (its size · channels shown · silent "
                                          "channels: those at zero everywhere)", columns=3, height=620,
@@ -140,8 +139,8 @@ def activations_tab(backbone: Backbone) -> tuple[ChannelPicker, SharedPhoto, lis
 
 
 def run_attribution(backbone: Backbone, image: str, target: str = "", methods: list[str] | None = None,
-                    layer: str = attr.DEFAULT_LAYER, noise: float = 0.15, samples: int = attr.DEFAULT_SAMPLES,
-                    top: int = attr.DEFAULT_TOP):
+                    layer: str = attr.DEFAULT_LAYER, noise: float = attr.NOISE.default,
+                    samples: int = attr.SAMPLES.default, top: int = attr.TOP.default):
     """Heat maps of where the evidence for the target lies, laid over the photo with a colour scale."""
     photo = imagefiles.load_image(image)
     results = attr.attribution(backbone, photo, target=target or None, methods=methods or list(attr.METHODS),
@@ -151,11 +150,10 @@ def run_attribution(backbone: Backbone, image: str, target: str = "", methods: l
 
 
 def attribution_caption(result: attr.Attribution, method: str) -> str:
-    """Method, Grad-CAM's layer, target and score, and a warning for methods that fail the sanity check."""
+    """Method, Grad-CAM's layer, target and score."""
     where = f" at {result.layer}" if method.startswith("Grad-CAM") else ""
-    warning = " · fails the randomization check" if method in attr.SANITY_FAILS else ""
     what = WHAT_SCORES[result.target.kind]
-    return f"{method}{where} · {result.target.text} ({what} {result.score:.2f}){warning}"
+    return f"{method}{where} · {result.target.text} ({what} {result.score:.2f})"
 
 
 def attribution_section(backbone: Backbone, image: gr.Image) -> Showcase:
@@ -176,9 +174,9 @@ def attribution_section(backbone: Backbone, image: gr.Image) -> Showcase:
             with gr.Accordion("Settings", open=False):
                 methods = CheckboxGroup(list(attr.METHODS), value=list(attr.METHODS), label="Methods")
                 layer = Dropdown(conv_layers(backbone), value=attr.DEFAULT_LAYER, label="Grad-CAM layer")
-                noise = Slider(0.0, 0.5, value=0.15, step=0.01, label="SmoothGrad noise (× value range)")
-                samples = Slider(1, attr.MAX_SAMPLES, value=attr.DEFAULT_SAMPLES, step=1, label="SmoothGrad samples")
-                top = Slider(1, 5, value=attr.DEFAULT_TOP, step=1, label="Top classes (with the classifier)",
+                noise = slider(attr.NOISE)
+                samples = slider(attr.SAMPLES)
+                top = slider(attr.TOP,
                              visible=backbone.has_classifier)
         with gr.Column(scale=2):
             maps = gr.Gallery(label="Attribution maps (captions: the method, the target and its score)", columns=4,

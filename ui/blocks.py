@@ -9,10 +9,11 @@ import gradio as gr
 
 from viz.io import atlas, imagefiles
 from viz import blocks
+from viz.errors import SEED
 from viz.model import Backbone, conv_layers
 
-from .common import (CUT, EXAMPLE, EXAMPLES, OPTIMIZE, Dropdown, ImageInput, Number, SharedPhoto, Slider,
-                     TimeLimited, link_to, share_button, target_suggestions, user_errors, wire)
+from .common import (CUT, EXAMPLE, EXAMPLES, OPTIMIZE, Dropdown, ImageInput, SharedPhoto, TimeLimited, link_to, number,
+                     seed_box, share_button, slider, target_suggestions, user_errors, wire)
 from .showcase import Showcase
 
 INTRO = ("**What the network sees in your photo, in pictures.** A layer's activations are split into a few "
@@ -22,8 +23,8 @@ INTRO = ("**What the network sees in your photo, in pictures.** A layer's activa
          "Interpretability*](https://distill.pub/2018/building-blocks/).")
 
 
-def run_groups(backbone: Backbone, image: str, layer: str = blocks.DEFAULT_LAYER, groups: int = blocks.GROUPS,
-               target: str = "", seed: int = 0):
+def run_groups(backbone: Backbone, image: str, layer: str = blocks.DEFAULT_LAYER, groups: int = blocks.GROUPS.default,
+               target: str = "", seed: int = SEED.default):
     """Neuron groups: the maps and channels at once, then the groups' pictures as they form."""
     found = blocks.neuron_groups(backbone, imagefiles.load_image(image), layer, groups, target or None, seed)
     maps = [(blocks.group_overlay(found), f"all {len(found.maps)} groups")] + [
@@ -38,8 +39,8 @@ def run_groups(backbone: Backbone, image: str, layer: str = blocks.DEFAULT_LAYER
     return limited.ending
 
 
-def run_grid(backbone: Backbone, image: str, layer: str = blocks.DEFAULT_LAYER, cells: int = blocks.GRID_CELLS,
-             seed: int = 0):
+def run_grid(backbone: Backbone, image: str, layer: str = blocks.DEFAULT_LAYER, cells: int = blocks.CELLS.default,
+             seed: int = SEED.default):
     """The activation grid: a picture per cell of the photo, streamed as they form."""
     limited = TimeLimited(blocks.activation_grid(backbone, imagefiles.load_image(image), layer, cells, seed=seed))
     for grid in limited:
@@ -64,7 +65,7 @@ def describe(found: blocks.NeuronGroups) -> str:
 
 
 def run_dictionary(backbone: Backbone, cache: atlas.TileCache, image: str, layer: str = blocks.DEFAULT_LAYER,
-                   x: float = 0.5, y: float = 0.5, count: int = 8):
+                   x: float = blocks.X.default, y: float = blocks.Y.default, count: int = blocks.ENTRIES.default):
     """The channels that fire most at (x, y) (fractions of the photo's width and height), each as its
     atlas picture (computed once, then cached), and links to their unit pages."""
     found = blocks.dictionary(backbone, imagefiles.load_image(image), layer, x, y, count)
@@ -94,13 +95,13 @@ def blocks_tab(backbone: Backbone) -> tuple[SharedPhoto, list[Showcase]]:
                     stop = gr.Button("Stop", variant="stop")
                 shared = SharedPhoto(image, share_button())
                 layer = Dropdown(conv_layers(backbone), value=blocks.DEFAULT_LAYER, label="Layer")
-                groups = Slider(2, blocks.MAX_GROUPS, value=blocks.GROUPS, step=1, label="Groups")
+                groups = slider(blocks.GROUPS)
                 target = Dropdown(target_suggestions(backbone), value="", allow_custom_value=True,
                                   label="What the groups add to (optional)",
                                   info="A channel or layer at or after this layer" +
                                        (", or a class; empty: the top classes." if backbone.has_classifier else "."))
                 with gr.Accordion("More settings", open=False):
-                    seed = Number(value=0, precision=0, minimum=0, label="Seed")
+                    seed = seed_box()
                 gr.Examples([[p] for p in EXAMPLES], inputs=[image])
             with gr.Column(scale=2):
                 maps = gr.Gallery(label="Where each group fires", columns=4, height=330, format="png",
@@ -109,8 +110,7 @@ def blocks_tab(backbone: Backbone) -> tuple[SharedPhoto, list[Showcase]]:
                 pictures = gr.Gallery(label="What each group wants to see", columns=6, height=200, format="png",
                                       object_fit="contain", elem_id="group-pictures")
                 with gr.Row():
-                    cells = Slider(2, blocks.MAX_CELLS, value=blocks.GRID_CELLS, step=1, scale=2,
-                                   label="Activation grid: cells along the long side")
+                    cells = slider(blocks.CELLS, scale=2)
                     show_grid = gr.Button("Show the activation grid", scale=1)
                 grid = gr.Image(label="Activation grid: what the network sees at each place (the activation "
                                       "vector of each cell, as a picture)", format="png", height=420,
@@ -125,10 +125,10 @@ def blocks_tab(backbone: Backbone) -> tuple[SharedPhoto, list[Showcase]]:
         grid_run = wire(show_grid, functools.partial(run_grid, backbone), [image, layer, cells, seed],
                         [grid, grid_status], "activation_grid", **OPTIMIZE)
         stop.click(None, cancels=[groups_run, grid_run])
-        x, y = Number(value=0.5, visible=False, label="x"), Number(value=0.5, visible=False, label="y")
+        x, y = number(blocks.X, visible=False), number(blocks.Y, visible=False)
         image.select(clicked_place, [image], [x, y], api_visibility="private").success(
             user_errors(functools.partial(run_dictionary, backbone, cache), "/dictionary"), [image, layer, x, y],
             [entries, links], api_name="dictionary", **OPTIMIZE)
     showcase = Showcase("blocks", lambda: run_groups(backbone, EXAMPLE), [maps, pictures, about], {image: EXAMPLE},
-                        (EXAMPLE,))
+                        (EXAMPLE, blocks.DEFAULT_LAYER, blocks.GROUPS, blocks.PICTURE_STEPS, blocks.PICTURE_SIZE))
     return shared, [showcase]

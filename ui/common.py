@@ -22,7 +22,7 @@ import pandas as pd
 from gradio.utils import get_upload_folder
 
 from viz.io import imagefiles
-from viz.errors import InputError, quoted
+from viz.errors import SEED, InputError, Range, quoted
 from viz.model import Backbone, conv_layers, imagenet_labels
 from viz.io.disk import prune
 from viz.runtime import release_memory, two_at_a_time
@@ -39,7 +39,7 @@ CUT = f" · **cut by the {TIME_LIMIT:.0f} s time limit: unfinished**"
 # The most Gradio's cache folder (uploads, every picture sent, downloads) may hold; the oldest files go
 # first, checked every JANITOR_SECONDS, sparing the files of the last FRESH_SECONDS (being sent).
 DISK_LIMIT_MB = float(os.environ.get("VIZ_DISK_MB", 1000))
-JANITOR_SECONDS, FRESH_SECONDS = 10.0, 20.0
+JANITOR_SECONDS, FRESH_SECONDS = 30.0, 20.0
 
 
 # ---------------------------------------------------------------- inputs and errors
@@ -202,6 +202,24 @@ class Number(gr.Number):
         return super().preprocess(None if payload is None else as_number(payload, self.label))
 
 
+def slider(setting: Range, **kwargs) -> Slider:
+    """A slider over an analysis's Range: its bounds, default, increment and name, as the analysis
+    checks them (`value` and `label` may be given where the default depends on the weights)."""
+    return Slider(setting.low, setting.high, **{"value": setting.default, "step": setting.step,
+                                                "label": setting.label or setting.name, **kwargs})
+
+
+def number(setting: Range, **kwargs) -> Number:
+    """A number box over an analysis's Range (see `slider`)."""
+    return Number(**{"value": setting.default, "minimum": setting.low, "maximum": setting.high,
+                     "label": setting.label or setting.name, **kwargs})
+
+
+def seed_box() -> Number:
+    """The random seed every run takes: a whole number."""
+    return number(SEED, precision=0, maximum=None)
+
+
 def as_number(value, label) -> float:
     """`value` as a finite float, or a message naming the widget."""
     try:
@@ -321,7 +339,7 @@ def save_files(pngs: dict[str, np.ndarray], frames: list[np.ndarray] = (), gif: 
                fast: bool = False) -> list[str]:
     """Write a run's results (and its frames as `gif`.gif) into a new folder in Gradio's cache, so
     they exist when yielded; Gradio serves them from there and its delete_cache removes them.
-    `fast` PNGs trade 10 % more bytes for 2.3× faster writing (imagefiles.save_png)."""
+    `fast` PNGs trade a few more bytes for faster writing (imagefiles.save_png)."""
     os.makedirs(get_upload_folder(), exist_ok=True)
     folder = Path(tempfile.mkdtemp(prefix="run-", dir=get_upload_folder()))
     files = two_at_a_time(lambda item: imagefiles.save_png(item[1], str(folder / f"{item[0]}.png"), fast), pngs.items())

@@ -9,19 +9,25 @@ import gradio as gr
 from viz import images
 from viz.io import imagefiles
 from viz.model import Backbone
-from viz.reconstruct import DEFAULT_RUN, EVERY_BLOCK, MAX_SIDE, MAX_STEPS, Reconstruction, reconstruct
+from viz import reconstruct as rc
+from viz.engine.optimize import DEFAULT_LR, OPTIMIZERS
+from viz.errors import SEED
+from viz.model import MAX_LAYERS
+from viz.reconstruct import DEFAULT_RUN, EVERY_BLOCK, Reconstruction, reconstruct
 
-from .common import (EXAMPLE, EXAMPLES, Dropdown, ImageInput, Number, Radio, SharedPhoto, Slider, View, log10_loss,
-                     share_button, stream, wire_run)
+from .common import (EXAMPLE, EXAMPLES, Dropdown, ImageInput, Radio, SharedPhoto, View, log10_loss, number, seed_box,
+                     share_button, slider, stream, wire_run)
 from .showcase import Showcase
 
 COMPARE = "compare several layers"
+STRETCH = True  # deep layers give faint pictures: shown stretched to full range
 
 
 def run_reconstruct(backbone: Backbone, image: str, layer: str = DEFAULT_RUN.layer, steps: int = DEFAULT_RUN.steps,
-                    layer_set: list[str] | None = None, size: int = DEFAULT_RUN.size, smoothness: float = 1.0,
-                    alpha: float = 0.0, optimizer: str = "lbfgs", lr: float = 0.0, seed: int = 0,
-                    stretch: bool = True):
+                    layer_set: list[str] | None = None, size: int = DEFAULT_RUN.size,
+                    smoothness: float = rc.SMOOTHNESS_SCALE.default, alpha: float = rc.ALPHA.default,
+                    optimizer: str = DEFAULT_RUN.optimizer, lr: float = rc.LR.default, seed: int = SEED.default,
+                    stretch: bool = STRETCH):
     """Rebuild the image from one layer's (or several layers') features, streaming the progress."""
     photo = imagefiles.load_image(image)
     layers = list(layer_set or EVERY_BLOCK) if layer == COMPARE else [layer]
@@ -63,20 +69,18 @@ def reconstruction_tab(backbone: Backbone) -> tuple[SharedPhoto, list[Showcase]]
                 shared = SharedPhoto(image, share_button())
                 layer = Dropdown(layer_choices, value=DEFAULT_RUN.layer, label="Layer",
                                  info=f"Or '{COMPARE}' to run the layers below side by side.")
-                steps = Slider(10, MAX_STEPS, value=DEFAULT_RUN.steps, step=10, label="Steps")
+                steps = slider(rc.STEPS)
                 with gr.Accordion("More settings", open=False):
                     layer_set = Dropdown(backbone.layer_names, value=list(EVERY_BLOCK), multiselect=True,
-                                         max_choices=6, label="Layers to compare")
-                    size = Slider(64, MAX_SIDE, value=DEFAULT_RUN.size, step=16, label="Image size (long side, px)")
-                    smoothness = Slider(0, 10, value=1.0, step=0.1, label="Smoothness (× total variation)",
-                                        info="Scales the per-layer TV prior; 0 turns it off.")
-                    alpha = Slider(0, 10, value=0.0, step=0.1, label="Alpha-norm weight",
-                                   info="Keeps pixel values inside their range (α = 6).")
-                    optimizer = Radio(["lbfgs", "adam"], value="lbfgs", label="Optimizer")
-                    lr = Number(value=0, minimum=0, maximum=10, label="Learning rate",
-                                info="0 = the optimizer's default (L-BFGS 1.0, Adam 0.02).")
-                    seed = Number(value=0, precision=0, minimum=0, label="Seed")
-                    stretch = gr.Checkbox(value=True, label="Stretch contrast for display",
+                                         max_choices=MAX_LAYERS, label=f"Layers to compare (up to {MAX_LAYERS})")
+                    size = slider(rc.SIZE)
+                    smoothness = slider(rc.SMOOTHNESS_SCALE, info="Scales the per-layer TV prior; 0 turns it off.")
+                    alpha = slider(rc.ALPHA, info="Keeps pixel values inside their range (α = 6).")
+                    optimizer = Radio(list(OPTIMIZERS), value=DEFAULT_RUN.optimizer, label="Optimizer")
+                    lr = number(rc.LR, info="0 = the optimizer's own: " +
+                                            ", ".join(f"{name} {lr:g}" for name, lr in DEFAULT_LR.items()) + ".")
+                    seed = seed_box()
+                    stretch = gr.Checkbox(value=STRETCH, label="Stretch contrast for display",
                                           info="Deep layers give faint images: stretched to full range "
                                                "(the metrics use the raw result).")
                 gr.Examples([[p] for p in EXAMPLES], inputs=[image])
@@ -93,5 +97,5 @@ def reconstruction_tab(backbone: Backbone) -> tuple[SharedPhoto, list[Showcase]]
                  [image, layer, steps, layer_set, size, smoothness, alpha, optimizer, lr, seed, stretch],
                  [gallery, curve, status, files], "reconstruct")
     showcase = Showcase("reconstruction", lambda: handler(EXAMPLE), [gallery, curve, status, files],
-                        {image: EXAMPLE}, (EXAMPLE,))
+                        {image: EXAMPLE}, (EXAMPLE, DEFAULT_RUN))
     return shared, [showcase]

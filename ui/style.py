@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import functools
-import math
 
 import gradio as gr
 
 from viz import images
 from viz.io import imagefiles
 from viz import style as st
-from viz.model import Backbone, conv_layers
+from viz.errors import SEED
+from viz.model import MAX_LAYERS, Backbone, conv_layers
 
 from .showcase import Showcase
-from .common import (ROOT, Dropdown, ImageInput, Number, Radio, SharedPhoto, Slider, View, log10_loss, share_button,
+from .common import (ROOT, Dropdown, ImageInput, Radio, SharedPhoto, View, log10_loss, seed_box, share_button, slider,
                      stream, wire_run)
 
 STYLES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples" / "styles").glob("*.jpg"))
@@ -28,19 +28,19 @@ CURVE_CAPTION = ("Style transfer runs coarse to fine: ¼ size, then ½, then ful
 
 
 def run_style_transfer(backbone: Backbone, content: str, style: str,
-                       style_strength: float = math.log10(st.DEFAULT_WEIGHTS.style),
-                       content_strength: float = math.log10(st.DEFAULT_WEIGHTS.content),
-                       smoothness: float = st.DEFAULT_WEIGHTS.tv, size: int = st.DEFAULT_RUN.size,
-                       steps: int = st.DEFAULT_RUN.steps,
-                       start: str = "content", keep_colors: bool = False, style_scale: float = 1.0, seed: int = 0,
-                       mode: str = MODES[0], layers: list[str] | None = None):
+                       style_strength: float = st.STYLE_STRENGTH.default,
+                       content_strength: float = st.CONTENT_STRENGTH.default,
+                       smoothness: float = st.SMOOTHNESS.default, size: int = st.DEFAULT_RUN.size,
+                       steps: int = st.DEFAULT_RUN.steps, start: str = st.DEFAULT_RUN.start,
+                       keep_colors: bool = st.DEFAULT_RUN.keep_colors, style_scale: float = st.STYLE_SCALE.default,
+                       seed: int = SEED.default, mode: str = MODES[0], layers: list[str] | None = None):
     """Gatys style transfer (or the per-layer study), streaming the image and the loss terms.
 
     style_strength and content_strength are log10 of the weights."""
     content_photo, style_photo = imagefiles.load_image(content), imagefiles.load_image(style)
     if mode == MODES[1]:
         run = st.style_per_layer(backbone, content_photo, style_photo, layers=layers or list(st.STYLE_LAYERS),
-                                 size=min(int(size), st.MAX_SIDE // 2), steps=steps, start=start, seed=seed)
+                                 size=min(int(size), st.PER_LAYER_SIZE.high), steps=steps, start=start, seed=seed)
     else:
         run = st.style_transfer(backbone, content_photo, style_photo, style_weight=10.0 ** style_strength,
                                 content_weight=10.0 ** content_strength, tv_weight=smoothness, size=size,
@@ -87,24 +87,21 @@ def style_tab(backbone: Backbone) -> tuple[SharedPhoto, list[Showcase]]:
                 shared = SharedPhoto(content, share_button())
                 gr.Examples(STYLE_PAIRS, inputs=[content, style], label="Example pairs")
                 mode = Radio(list(MODES), value=MODES[0], label="Mode")
-                style_strength = Slider(-4, 4, value=math.log10(st.DEFAULT_WEIGHTS.style), step=0.25,
-                                        label="Style strength (log10 of the weight)")
-                steps = Slider(10, st.MAX_STEPS, value=st.DEFAULT_RUN.steps, step=10, label="Steps",
-                               info="More steps or a larger size take longer; Stop keeps the latest image.")
-                size = Slider(128, st.MAX_SIDE, value=st.DEFAULT_RUN.size, step=32,
-                              label="Output size (long side, px)")
+                style_strength = slider(st.STYLE_STRENGTH)
+                steps = slider(st.STEPS, info="More steps or a larger size take longer; Stop keeps the latest image.")
+                size = slider(st.SIZE, info=f"Style per layer: at most {st.PER_LAYER_SIZE.high} px.")
                 with gr.Accordion("More settings", open=False):
-                    content_strength = Slider(-4, 4, value=math.log10(st.DEFAULT_WEIGHTS.content), step=0.25,
-                                              label="Content strength (log10)")
-                    smoothness = Slider(0, 50, value=st.DEFAULT_WEIGHTS.tv, step=0.5, label="Smoothness (TV weight)",
+                    content_strength = slider(st.CONTENT_STRENGTH)
+                    smoothness = slider(st.SMOOTHNESS,
                                         info="Per pixel, against style and content errors that are relative.")
-                    start = Radio(list(st.STARTS), value="content", label="Start from")
-                    keep_colors = gr.Checkbox(value=False, label="Keep the content's colours (luminance only)")
-                    style_scale = Slider(0.25, 2.0, value=1.0, step=0.05, label="Style scale",
-                                         info="The style image's size relative to the output.")
-                    seed = Number(value=0, precision=0, minimum=0, label="Seed")
+                    start = Radio(list(st.STARTS), value=st.DEFAULT_RUN.start, label="Start from")
+                    keep_colors = gr.Checkbox(value=st.DEFAULT_RUN.keep_colors,
+                                              label="Keep the content's colours (luminance only)")
+                    style_scale = slider(st.STYLE_SCALE, info="The style image's size relative to the output.")
+                    seed = seed_box()
                     layers = Dropdown(conv_layers(backbone), value=list(st.STYLE_LAYERS), multiselect=True,
-                                         max_choices=6, label="Layers for 'style per layer'")
+                                      max_choices=MAX_LAYERS,
+                                      label=f"Layers for 'style per layer' (up to {MAX_LAYERS})")
             with gr.Column(scale=2):
                 gallery = gr.Gallery(label="Result", columns=1, height=520, object_fit="contain", elem_id="stylized",
                                      format="png")
@@ -121,5 +118,5 @@ def style_tab(backbone: Backbone) -> tuple[SharedPhoto, list[Showcase]]:
                   style_scale, seed, mode, layers], [gallery, curve, status, files], "style_transfer")
     pair = [str(ROOT / name) for name in STYLE_PAIRS[0]]
     showcase = Showcase("style", lambda: handler(*pair), [gallery, curve, status, files],
-                        {content: pair[0], style: pair[1]}, tuple(pair))
+                        {content: pair[0], style: pair[1]}, (*pair, st.DEFAULT_RUN, st.DEFAULT_WEIGHTS))
     return shared, [showcase]

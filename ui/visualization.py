@@ -8,28 +8,35 @@ import gradio as gr
 
 from viz.io import imagefiles
 from viz import visualize as vis
+from viz.errors import SEED
 from viz.model import Backbone
 from viz.targets import MAX_TARGETS
 
-from .common import (Dropdown, ImageInput, link_to, Number, Radio, SharedPhoto, Slider, View, share_button, stream,
+from .common import (Dropdown, ImageInput, link_to, Radio, SharedPhoto, View, seed_box, share_button, slider, stream,
                      target_suggestions, wire_run)
 from .showcase import Showcase
 
 CUSTOM = "custom"
-KNOBS = ("parametrization", "lr", "jitter", "scale", "rotate", "blur", "tv")  # a preset's Settings, in order
+STARTS = ("noise", "photo")  # the first is the default
+KNOBS = ("parametrization", *vis.KNOBS)  # a custom setting's knobs, in the order of the widgets
 WHAT_SCORES = {"class": "logit", "channel": "mean response", "layer": "RMS"}
 
 
+LUCID = vis.PRESETS[vis.DEFAULT_PRESET]  # the knobs' defaults
+
+
 def run_visualize(backbone: Backbone, targets: list[str] | str, steps: int = vis.CHANNEL_RUN.steps,
-                  size: int = vis.CHANNEL_RUN.size,
-                  preset: str = "lucid", start: str = "noise", photo: str | None = None, octaves: int = 1,
-                  seed: int = 0, parametrization: str = "fourier", lr: float = 0.05, jitter: int = 8,
-                  scale: float = 0.1, rotate: float = 10.0, blur: float = 0.0, tv: float = 0.0):
+                  size: int = vis.CHANNEL_RUN.size, preset: str = vis.DEFAULT_PRESET, start: str = STARTS[0],
+                  photo: str | None = None, octaves: int = vis.OCTAVES.default, seed: int = SEED.default,
+                  parametrization: str = LUCID.parametrization, lr: float = LUCID.lr, jitter: int = LUCID.jitter,
+                  scale: float = LUCID.scale, rotate: float = LUCID.rotate, blur: float = LUCID.blur,
+                  tv: float = LUCID.tv):
     """Images that excite each target (class, layer:channel or layer), streamed as they form."""
     knobs = dict(parametrization=parametrization, lr=lr, jitter=int(jitter), scale=scale, rotate=rotate,
                  blur=blur, tv=tv) if preset == CUSTOM else {}
-    picture = imagefiles.load_image(photo) if start == "photo" else None
-    run = vis.visualize(backbone, targets, steps=steps, size=size, preset="lucid" if preset == CUSTOM else preset,
+    picture = imagefiles.load_image(photo) if start == STARTS[1] else None
+    run = vis.visualize(backbone, targets, steps=steps, size=size,
+                        preset=vis.DEFAULT_PRESET if preset == CUSTOM else preset,
                         start=picture, octaves=octaves, seed=seed, **knobs)
     return (yield from stream(run, visualization_view))
 
@@ -63,7 +70,6 @@ def visualization_tab(backbone: Backbone) -> tuple[SharedPhoto, list[Showcase]]:
     """The tab's widgets, wired to /visualize (the knobs follow the preset and vice versa); its
     DeepDream photo (shared) and its finished example."""
     defaults = vis.default_run(backbone)
-    lucid = vis.PRESETS["lucid"]
     with gr.Tab("Class visualization", id="visualization", elem_id="tab-visualization"):
         gr.Markdown(INTRO)
         with gr.Row():
@@ -75,24 +81,19 @@ def visualization_tab(backbone: Backbone) -> tuple[SharedPhoto, list[Showcase]]:
                 with gr.Row():
                     run = gr.Button("Visualize", variant="primary")
                     stop = gr.Button("Stop", variant="stop")
-                steps = Slider(16, vis.MAX_STEPS, value=defaults.steps, step=16, label="Steps")
-                size = Slider(64, vis.MAX_SIDE, value=defaults.size, step=16, label="Image size (px)")
-                preset = Radio(["lucid", "raw", CUSTOM], value="lucid", label="Regularization",
+                steps = slider(vis.STEPS, value=defaults.steps)
+                size = slider(vis.SIZE, value=defaults.size)
+                preset = Radio(list(vis.PRESETS) + [CUSTOM], value=vis.DEFAULT_PRESET, label="Regularization",
                                   info="lucid: Fourier + decorrelated colour + transforms; raw: plain ascent.")
                 with gr.Accordion("Start from a photo (DeepDream)", open=False):
-                    start = Radio(["noise", "photo"], value="noise", label="Start from")
+                    start = Radio(list(STARTS), value=STARTS[0], label="Start from")
                     photo = ImageInput(type="filepath", label="Photo", height=200)
                     shared = SharedPhoto(photo, share_button())
-                    octaves = Slider(1, vis.MAX_OCTAVES, value=3, step=1, label="Octaves")
+                    octaves = slider(vis.OCTAVES)
                 with gr.Accordion("Knobs (used when Regularization is 'custom')", open=False):
-                    knobs = [Radio(["fourier", "pixels"], value=lucid.parametrization, label="Parametrization"),
-                             Slider(0.001, 0.5, value=lucid.lr, label="Learning rate"),
-                             Slider(0, 32, value=lucid.jitter, step=1, label="Jitter (px)"),
-                             Slider(0, 0.5, value=lucid.scale, label="Scale (±)"),
-                             Slider(0, 45, value=lucid.rotate, label="Rotation (±°)"),
-                             Slider(0, 10, value=lucid.blur, label="Blur penalty"),
-                             Slider(0, 10, value=lucid.tv, label="Total variation")]
-                seed = Number(value=0, precision=0, minimum=0, label="Seed")
+                    knobs = [Radio(list(vis.PARAMETRIZATIONS), value=LUCID.parametrization, label="Parametrization")]
+                    knobs += [slider(vis.KNOBS[name], value=getattr(LUCID, name)) for name in KNOBS[1:]]
+                seed = seed_box()
             with gr.Column(scale=2):
                 gallery = gr.Gallery(label="What the targets want to see (captions: how strongly each responds; "
                                            "on a photo, a channel's mean rarely passes a few units)", columns=3,

@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 
 from . import images
-from .errors import InputError, quoted
+from .errors import InputError, Range, quoted
 from .model import Backbone, conv_layers, features, imagenet_labels, pool_layers
 from .runtime import two_at_a_time
 
@@ -17,6 +17,8 @@ VIEWS = ("feature maps", "overlay on image")
 GRID_WIDTH = 1100  # px budget of a grid's width: keeps 13 grids light in a browser
 MAX_CELL, MIN_CELL = 64, 24
 HEAT_LAYER = "block5_conv3"
+CHANNELS = Range("Channels per layer", 1, 512, 64)  # 64: an 8×8 grid
+RESOLUTION = Range("Resolution", 128, 448, 224, step=16, label="Resolution (long side, px)")
 
 
 @dataclass
@@ -34,12 +36,12 @@ def activations(
     photo: np.ndarray,
     layers=None,
     *,
-    top: int = 64,
+    top: int = CHANNELS.default,
     order: str = ORDERS[0],
     view: str = VIEWS[0],
 ) -> Activations:
     """Feature maps of `layers` (default: every conv layer; each once) for a uint8 RGB photo, one grid each."""
-    layers = check_map_layers(backbone, layers)
+    layers, top = check_map_layers(backbone, layers), CHANNELS.check(top)
     maps = features(backbone, images.to_float(photo)[None], layers + [HEAT_LAYER])
     overlay = photo if view == VIEWS[1] else None
     grids = two_at_a_time(lambda name: layer_grid(name, maps[name][0], top, order, overlay), layers)
@@ -114,7 +116,7 @@ def cell_shape(h: int, w: int, columns: int) -> tuple[int, int]:
 
 def resize_maps(maps: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     """(H, W, C) maps as (C, h, w), resized with antialiasing (smooth up, averaged down); all channels
-    in one image, 4–5× as fast as a batch of one-channel images."""
+    in one image (faster than a batch of one-channel images)."""
     resized = tf.image.resize(maps[None], shape, method="bilinear", antialias=True).numpy()[0]
     return np.transpose(resized, (2, 0, 1))
 

@@ -16,19 +16,20 @@ import numpy as np
 import tensorflow as tf
 
 from . import images
-from .errors import InputError, check_range, check_seed, quoted
-from .model import Backbone, features, imagenet_labels, network
+from .errors import InputError, Range, check_seed, quoted
+from .model import Backbone, check_conv_layer, features, imagenet_labels, network
 from .targets import Target, parse_target
 
 METHODS = ("Grad-CAM", "Grad-CAM++", "gradient", "SmoothGrad")
-SANITY_FAILS: tuple[str, ...] = ()  # methods whose maps survive weight randomization (see the tests)
 DEFAULT_LAYER = "block5_conv3"
-MAX_SAMPLES = 64
+NOISE = Range("Noise level", 0.0, 0.5, 0.15, step=0.01, label="SmoothGrad noise (× value range)")
 # 6 noisy copies keep the map (rank correlation with 64 float32 copies of another seed: see
 # benchmarks/attribution.py) in a few seconds on the slowest CPU class.
-DEFAULT_SAMPLES = 6
+SAMPLES = Range("Samples", 1, 64, 6, label="SmoothGrad samples")
+SIZE = Range("Image size", 64, 512, 224)
 SMOOTHGRAD_PIXELS = 2 * 224 * 224  # noisy pixels per backward pass: bounds its memory whatever `samples` is
-DEFAULT_TOP = 1  # with the classifier and no target: the top class (each one more costs as much again)
+# With the classifier and no target: the top class (each one more costs as much again).
+TOP = Range("Top classes", 1, 5, 1, label="Top classes (with the classifier)")
 
 
 @dataclass
@@ -42,14 +43,15 @@ class Attribution:
     photo: np.ndarray  # the image the maps belong to (uint8)
 
 
-def resolve_targets(backbone: Backbone, photo01: np.ndarray, target: str | None, top: int = DEFAULT_TOP) -> list[Target]:
+def resolve_targets(backbone: Backbone, photo01: np.ndarray, target: str | None, top: int = TOP.default
+                    ) -> list[Target]:
     """The named target, or (with the classifier, for an empty target) the top predicted classes."""
     if target and target.strip():
         return [parse_target(backbone, target.strip())]
     if not backbone.has_classifier:
         raise InputError("Name a target: these weights have no classifier, so use a channel like "
                          "block5_conv3:42 or a layer like block4_conv3.")
-    top = check_range("Top classes", top, 1, 10)
+    top = TOP.check(top)
     logits = features(backbone, photo01[None], ["predictions"])["predictions"][0]
     best = np.argsort(-logits)[:top]
     labels = imagenet_labels()
@@ -63,10 +65,10 @@ def attribution(
     *,
     methods=METHODS,
     layer: str = DEFAULT_LAYER,
-    noise: float = 0.15,
-    samples: int = DEFAULT_SAMPLES,
-    top: int = DEFAULT_TOP,
-    size: int = 224,
+    noise: float = NOISE.default,
+    samples: int = SAMPLES.default,
+    top: int = TOP.default,
+    size: int = SIZE.default,
     seed: int = 0,
 ) -> list[Attribution]:
     """Heat maps of `methods` for the target (or the top classes) on a uint8 RGB photo."""
@@ -74,9 +76,7 @@ def attribution(
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise InputError(f"Unknown method {quoted(unknown[0])}; use {', '.join(METHODS)}.")
-    noise = check_range("Noise level", noise, 0.0, 1.0)
-    samples = check_range("Samples", samples, 1, MAX_SAMPLES)
-    size = check_range("Image size", size, 64, 512)
+    noise, samples, size = NOISE.check(noise), SAMPLES.check(samples), SIZE.check(size)
     seed = check_seed(seed)
     picture = images.fit_for_network(photo, size)  # the network squashes it to 224² for a class
     x = images.to_float(picture)[None]
@@ -100,8 +100,7 @@ def attribution(
 def gradcam_layer(backbone: Backbone, target: Target, layer: str) -> str:
     """Grad-CAM looks at `layer`, or at the target's own layer when `layer` lies deeper than it."""
     names = backbone.layer_names
-    if layer not in names or "_conv" not in layer:
-        raise InputError(f"Grad-CAM needs a conv layer such as {DEFAULT_LAYER}; got {quoted(layer)}.")
+    check_conv_layer(backbone, layer, "Grad-CAM needs")
     return layer if names.index(layer) <= names.index(target.layer) else target.layer
 
 
@@ -174,9 +173,3 @@ def upsample(cam: np.ndarray, shape) -> np.ndarray:
     """A coarse map resized to the photo (bilinear) and normalized to [0, 1]."""
     big = tf.image.resize(cam[None, ..., None], shape, method="bilinear").numpy()[0, ..., 0]
     return images.normalize(np.maximum(big, 0))
-
-
-def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's rank correlation of two maps of the same shape."""
-    ranks = [np.argsort(np.argsort(m.ravel(), kind="stable"), kind="stable") for m in (a, b)]
-    return float(np.corrcoef(*ranks)[0, 1])

@@ -14,15 +14,15 @@ import numpy as np
 from . import images
 from .engine import objectives
 from .attribution import resolve_targets, score_gradients
-from .errors import InputError, check_range, check_seed, quoted
-from .model import Backbone, conv_layers, features
+from .errors import InputError, Range, check_seed, quoted
+from .model import Backbone, check_conv_layer, features
 from .targets import Target
 from .visualize import PRESETS, pictures
 
 DEFAULT_LAYER = "block5_conv3"  # where a few groups explain most of the activations (benchmarks/blocks.py)
-GROUPS, MAX_GROUPS = 6, 12
+GROUPS = Range("Groups", 2, 12, 6)
 PHOTO_SIDE = 224
-PICTURE_STEPS, PICTURE_SIZE = 112, 96  # every group's picture within the AVX2 float32 budget (benchmarks/blocks.py)
+PICTURE_STEPS, PICTURE_SIZE = 100, 96  # every group's picture within the AVX2 float32 budget (benchmarks/blocks.py)
 TOP_CHANNELS = 5
 COLOURS = np.array([[230, 25, 75], [60, 180, 75], [255, 200, 25], [0, 130, 200], [245, 130, 48], [145, 30, 180],
                     [70, 240, 240], [240, 50, 230], [170, 110, 40], [0, 128, 128], [128, 128, 0], [0, 0, 128]],
@@ -66,12 +66,12 @@ def factorize(acts: np.ndarray, groups: int, seed: int = 0) -> tuple[np.ndarray,
     return w, h, explained
 
 
-def neuron_groups(backbone: Backbone, photo: np.ndarray, layer: str = DEFAULT_LAYER, groups: int = GROUPS,
+def neuron_groups(backbone: Backbone, photo: np.ndarray, layer: str = DEFAULT_LAYER, groups: int = GROUPS.default,
                   target: str | None = None, seed: int = 0) -> NeuronGroups:
     """The photo's neuron groups at a conv layer, and what each adds to the target (or, with the
     classifier and no target, to the top classes; without either, nothing)."""
-    layer = check_conv_layer(backbone, layer)
-    groups = int(check_range("Groups", groups, 2, MAX_GROUPS))
+    layer = check_conv_layer(backbone, layer, "The building blocks need")
+    groups = GROUPS.check(groups)
     seed = check_seed(seed)
     picture, acts = seen_at(backbone, photo, layer)
     x = images.to_float(picture)[None]
@@ -86,12 +86,6 @@ def seen_at(backbone: Backbone, photo: np.ndarray, layer: str) -> tuple[np.ndarr
     """The photo as the network sees it (PHOTO_SIDE), and its activations at `layer` (h, w, channels)."""
     picture = images.fit_for_network(photo, PHOTO_SIDE)
     return picture, features(backbone, images.to_float(picture)[None], [layer])[layer][0]
-
-
-def check_conv_layer(backbone: Backbone, layer: str) -> str:
-    if layer not in conv_layers(backbone):
-        raise InputError(f"Neuron groups need a conv layer such as {DEFAULT_LAYER}; got {quoted(layer)}.")
-    return layer
 
 
 def contribution(backbone: Backbone, x: np.ndarray, target: Target, layer: str, w: np.ndarray,
@@ -154,13 +148,18 @@ def coloured(photo: np.ndarray, colours: np.ndarray, strength: np.ndarray, opaci
     return images.blend(images.grey(photo), overlay, opacity * alpha)
 
 
-def dictionary(backbone: Backbone, photo: np.ndarray, layer: str, x: float, y: float,
-               count: int = 8) -> list[tuple[int, float]]:
+# A place in the photo, as fractions of its width and height (the centre by default), and how many
+# channels its dictionary lists.
+X, Y = Range("x", 0.0, 1.0, 0.5), Range("y", 0.0, 1.0, 0.5)
+ENTRIES = Range("Channels", 1, 32, 8)
+
+
+def dictionary(backbone: Backbone, photo: np.ndarray, layer: str, x: float = X.default, y: float = Y.default,
+               count: int = ENTRIES.default) -> list[tuple[int, float]]:
     """The semantic dictionary of a place: the `count` channels of `layer` that fire most at (x, y),
     given as fractions of the photo's width and height, with their activations."""
-    layer = check_conv_layer(backbone, layer)
-    x, y = check_range("x", x, 0.0, 1.0), check_range("y", y, 0.0, 1.0)
-    count = int(check_range("Channels", count, 1, 32))
+    layer = check_conv_layer(backbone, layer, "The building blocks need")
+    x, y, count = X.check(x), Y.check(y), ENTRIES.check(count)
     _, acts = seen_at(backbone, photo, layer)
     row = min(int(y * acts.shape[0]), acts.shape[0] - 1)
     column = min(int(x * acts.shape[1]), acts.shape[1] - 1)
@@ -169,7 +168,7 @@ def dictionary(backbone: Backbone, photo: np.ndarray, layer: str, x: float, y: f
     return [(int(c), float(vector[c])) for c in order]
 
 
-GRID_CELLS, MAX_CELLS = 8, 10
+CELLS = Range("Cells", 2, 10, 8, label="Activation grid: cells along the long side")
 CELL_STEPS, CELL_SIZE = 96, 64
 
 
@@ -198,13 +197,13 @@ def cell_vectors(acts: np.ndarray, cells: int) -> tuple[np.ndarray, int, int]:
     return np.stack(vectors), rows, columns
 
 
-def activation_grid(backbone: Backbone, photo: np.ndarray, layer: str = DEFAULT_LAYER, cells: int = GRID_CELLS,
+def activation_grid(backbone: Backbone, photo: np.ndarray, layer: str = DEFAULT_LAYER, cells: int = CELLS.default,
                     steps: int = CELL_STEPS, size: int = CELL_SIZE, seed: int = 0):
     """What the network sees at each place of the photo: for each cell of a grid, a picture of the
     activation vector there (its direction, times the cosine: Lucid's activation grid), all cells in one
     batch; yields an ActivationGrid as the pictures form."""
-    layer = check_conv_layer(backbone, layer)
-    cells = int(check_range("Cells", cells, 2, MAX_CELLS))
+    layer = check_conv_layer(backbone, layer, "The building blocks need")
+    cells = CELLS.check(cells)
     seed = check_seed(seed)
     _, acts = seen_at(backbone, photo, layer)
     vectors, rows, columns = cell_vectors(acts, cells)

@@ -33,7 +33,7 @@ def check_range(name: str, value, low, high):
 
 def check_seed(seed) -> int:
     """A random seed as an int, or an InputError: runs feed it to TensorFlow as a 64-bit integer."""
-    return check_range("Seed", seed, 0, MAX_SEED)
+    return SEED.check(seed)
 
 
 def check_choice(name: str, value, choices):
@@ -48,11 +48,12 @@ class Range:
     """A number a person sets: its name, its bounds and its default, in one place. The analysis checks
     values with it, and the tab's widget, its label and the README's API table show the same numbers."""
 
-    name: str
+    name: str  # as a message names it
     low: int | float
     high: int | float
     default: int | float | None = None  # None where the default depends on the weights (a default run)
     step: int | float = 1  # the widget's increment
+    label: str | None = None  # the widget's, where it says more than the name
 
     def check(self, value):
         return check_range(self.name, value, self.low, self.high)
@@ -60,3 +61,6 @@ class Range:
     def __str__(self) -> str:
         """As the README's API table writes it: `low–high (default)`."""
         return f"{self.low:g}–{self.high:g}" + (f" ({self.default:g})" if self.default is not None else "")
+
+
+SEED = Range("Seed", 0, MAX_SEED, 0)

@@ -175,13 +175,6 @@ def side_by_side(images: list[np.ndarray], gap: int = 4) -> np.ndarray:
     return np.concatenate(parts[:-1], axis=1)
 
 
-def stack_rows(rows: list[np.ndarray], gap: int = 4) -> np.ndarray:
-    """uint8 images stacked top to bottom, left-aligned on white, `gap` px apart (contact sheets)."""
-    width = max(r.shape[1] for r in rows)
-    padded = [np.pad(r, ((0, gap), (0, width - r.shape[1]), (0, 0)), constant_values=255) for r in rows]
-    return np.concatenate(padded)[:-gap]
-
-
 def fit_height(image: np.ndarray, height: int) -> np.ndarray:
     """Resize to a given height, keeping the aspect ratio."""
     h, w = image.shape[:2]

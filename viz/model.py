@@ -19,6 +19,7 @@ from .precision import fast_precision
 
 CLASSIFIER_SIDE = 224  # VGG16's classifier only accepts 224×224 inputs
 HEAD_LAYERS = ("flatten", "fc1", "fc2", "predictions")
+MAX_LAYERS = 6  # layers one run compares or combines at once
 INPUT = "input"  # the extractor's name for the preprocessed image itself
 LABELS_FILE = Path(__file__).parent / "data" / "imagenet_classes.json"
 
@@ -63,7 +64,15 @@ class Backbone:
 
 
 def conv_layers(backbone: Backbone) -> list[str]:
+    """The convolutional layers, in network order: the one place that tells them from the others."""
     return [n for n in backbone.layer_names if "_conv" in n]
+
+
+def check_conv_layer(backbone: Backbone, layer: str, needs: str) -> str:
+    """`layer` if it is a conv layer, else an InputError saying that `needs` (e.g. "Grad-CAM needs") one."""
+    if layer not in conv_layers(backbone):
+        raise InputError(f"{needs} a conv layer such as block5_conv3; got {quoted(layer)}.")
+    return layer
 
 
 def pool_layers(backbone: Backbone) -> list[str]:
@@ -94,7 +103,7 @@ def layer_by_name(backbone: Backbone, name: str):
     raise InputError(f"{quoted(name)} is not a layer with channels; choose one of {', '.join(with_units)}.")
 
 
-def check_layers(backbone: Backbone, layers, most: int = 6) -> list[str]:
+def check_layers(backbone: Backbone, layers, most: int = MAX_LAYERS) -> list[str]:
     """1 to `most` layer names of this VGG16 as a list, or an InputError that says what is wrong."""
     layers = [layers] if isinstance(layers, str) else list(layers or [])
     if not layers:

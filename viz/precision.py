@@ -1,9 +1,9 @@
 """The fast precision of this process: bfloat16 where the hardware computes it natively, float32 elsewhere.
 
 Analyses ask for "the fast precision" (`model.network(..., fast=True)`), never for bfloat16 by name.
-bfloat16 halves an evaluation's time only where the hardware has it: CPUs with AVX-512 BF16 or AMX
+bfloat16 makes an evaluation faster only where the hardware has it: CPUs with AVX-512 BF16 or AMX
 (through TensorFlow's oneDNN kernels) and GPUs from compute capability 8.0. Elsewhere TensorFlow
-emulates it about ten times slower than float32 (benchmarks/latency.py prints both). The choice is
+emulates it, far slower than float32 (benchmarks/latency.py prints both). The choice is
 made once per process from the CPU's flags, the GPU's compute capability and the settings that turn
 oneDNN's kernels off or cap them: no timing at start, which on a shared 2-vCPU machine would be
 noisy and would make the choice differ from one start to the next. `VIZ_PRECISION` overrides it.

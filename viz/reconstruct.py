@@ -17,29 +17,36 @@ import numpy as np
 
 from . import images
 from .engine import objectives
-from .errors import check_choice, check_range, check_seed
+from .errors import Range, check_choice, check_seed
 from .model import Backbone, check_layers, network
-from .engine.optimize import DEFAULT_LR, OPTIMIZERS, optimize, side_by_side
+from .engine.optimize import DEFAULT_LR, OPTIMIZERS, optimize, interleaved
 from .engine.param import pixels
 
 EVERY_BLOCK = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3")
 
 
+# The default run ends well within the time limit on the slowest CPU class (benchmarks/latency.py).
+STEPS = Range("Steps", 1, 1000, 120)
+SIZE = Range("Image size", 64, 384, 224, step=16, label="Image size (long side, px)")
+SMOOTHNESS_SCALE = Range("Smoothness", 0.0, 10.0, 1.0, step=0.1, label="Smoothness (× total variation)")
+ALPHA = Range("Alpha-norm weight", 0.0, 10.0, 0.0, step=0.1)
+LR = Range("Learning rate", 0.0, 10.0, 0.0)  # 0: the optimizer's own (DEFAULT_LR)
+
+
 @dataclass(frozen=True)
 class ReconstructionRun:
-    """A reconstruction's default layer, steps and size (long side, px): sized to end well within the
-    time limit on the slowest CPU class; past these steps the picture hardly changes (benchmarks/latency.py)."""
+    """A reconstruction's default run: past these steps the picture hardly changes."""
 
     layer: str = "block3_conv3"
-    steps: int = 120
-    size: int = 224
+    steps: int = STEPS.default
+    size: int = SIZE.default
+    optimizer: str = "lbfgs"
 
 
 DEFAULT_RUN = ReconstructionRun()
 # Total variation weight by depth: detail survives in shallow layers, deep ones need the prior.
 SMOOTHNESS = {"block1": 0.03, "block2": 0.3, "block3": 1.5, "block4": 1.5, "block5": 1.5}
 HEAD_SMOOTHNESS = 1.5
-MAX_STEPS, MAX_SIDE = 1000, 384
 # Layers from block3 on run the network in the fast precision: bfloat16, where it is chosen, inverts
 # them as well as float32 (tests/test_reconstruct.py); block1-2 keep float32, whose fine detail
 # bfloat16 blurs (lower PSNR: benchmarks/reconstruction.py).
@@ -71,9 +78,9 @@ def reconstruct(
     *,
     steps: int = DEFAULT_RUN.steps,
     size: int = DEFAULT_RUN.size,
-    smoothness: float = 1.0,
-    alpha: float = 0.0,
-    optimizer: str = "lbfgs",
+    smoothness: float = SMOOTHNESS_SCALE.default,
+    alpha: float = ALPHA.default,
+    optimizer: str = DEFAULT_RUN.optimizer,
     lr: float | None = None,
     seed: int = 0,
     every: int = 10,
@@ -81,18 +88,16 @@ def reconstruct(
     """Rebuild `photo` (uint8 RGB, long side `size`) from each layer's features; yields progress every
     `every` steps. From fc layers the network sees it squashed to the classifier's square."""
     layers = check_layers(backbone, layers)
-    steps = check_range("Steps", steps, 1, MAX_STEPS)
-    size = check_range("Image size", size, 64, MAX_SIDE)
-    smoothness = check_range("Smoothness", smoothness, 0.0, 100.0)
-    alpha = check_range("Alpha-norm weight", alpha, 0.0, 100.0)
+    steps, size = STEPS.check(steps), SIZE.check(size)
+    smoothness, alpha = SMOOTHNESS_SCALE.check(smoothness), ALPHA.check(alpha)
     check_choice("Optimizer", optimizer, OPTIMIZERS)
-    lr = check_range("Learning rate", DEFAULT_LR[optimizer] if lr is None else lr, 1e-4, 10.0)
+    lr = LR.check(lr or 0) or DEFAULT_LR[optimizer]
     seed = check_seed(seed)
     target = images.fit_for_network(photo, size)
     runs = [invert(backbone, target, layer, steps, smoothness, alpha, optimizer, lr, seed, every)
             for layer in layers]
     start = time.perf_counter()
-    for latest in side_by_side(runs):
+    for latest in interleaved(runs):
         yield progress(target, layers, steps, latest, time.perf_counter() - start)
 
 

@@ -16,8 +16,8 @@ def configure_runtime() -> None:
     """Quiet TensorFlow's C++ logs, cap Pillow's decoder at our pixel limit, keep numpy's BLAS to one thread.
 
     TensorFlow owns the cores. OpenBLAS threads keep spinning after each of numpy's products, and on
-    2 cores that took a third of TensorFlow's time between L-BFGS steps (measured: 90 steps at 96 px,
-    7.7 s with BLAS threads, 5.2 s without); numpy's products here are small and need no threads.
+    2 cores they took TensorFlow's time between L-BFGS steps; numpy's products here are small and
+    need no threads.
     """
     from PIL import Image
 

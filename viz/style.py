@@ -20,9 +20,9 @@ import tensorflow as tf
 
 from . import images
 from .engine import objectives
-from .errors import check_choice, check_range, check_seed
+from .errors import Range, check_choice, check_range, check_seed
 from .model import Backbone, check_layers, fast_dtype, network
-from .engine.optimize import DEFAULT_LR, MIN_STAGE_SIDE, OPTIMIZERS, coarse_to_fine, optimize, side_by_side, stage_plan
+from .engine.optimize import DEFAULT_LR, MIN_STAGE_SIDE, OPTIMIZERS, coarse_to_fine, optimize, interleaved, stage_plan
 from .engine.param import pixels
 
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
@@ -46,21 +46,33 @@ class Weights:
 
 
 TUTORIAL_WEIGHTS = Weights(style=1e-2, content=1e4, tv=30.0, normalized=False)
-# Chosen by eye on the example pairs (offline weights), where it keeps more of the content than the old
-# per-source values did and is as clearly stylized; 10^0.5 sits on the tab's log10 slider.
-DEFAULT_WEIGHTS = Weights(style=10 ** 0.5, content=1.0, tv=2.0)
+# The weights as a person sets them: style and content on a log10 scale, TV as it is. The defaults were
+# chosen by eye on the example pairs (offline weights): more of the content kept than the old
+# per-source values did, as clearly stylized.
+STYLE_STRENGTH = Range("Style strength", -4.0, 4.0, 0.5, step=0.25,
+                       label="Style strength (log10 of its weight)")
+CONTENT_STRENGTH = Range("Content strength", -4.0, 4.0, 0.0, step=0.25,
+                         label="Content strength (log10 of its weight)")
+SMOOTHNESS = Range("Smoothness (TV weight)", 0.0, 50.0, 2.0, step=0.5)
+DEFAULT_WEIGHTS = Weights(style=10 ** STYLE_STRENGTH.default, content=10 ** CONTENT_STRENGTH.default,
+                          tv=SMOOTHNESS.default)
 STARTS = ("content", "noise", "style")
-MAX_SIDE, MAX_STEPS = 768, 1000
+# Sized so that the default run ends on its own well within the time limit on the slowest CPU class
+# (2 cores, AVX2, float32), clearly stylized (benchmarks/style_transfer.py --weights app, latency.py).
+SIZE = Range("Output size", 64, 768, 320, step=32, label="Output size (long side, px)")
+STEPS = Range("Steps", 1, 1000, 70)
+STYLE_SCALE = Range("Style scale", 0.25, 2.0, 1.0, step=0.05)
+PER_LAYER_SIZE = Range("Output size", 64, SIZE.high // 2, 224, step=32)
 
 
 @dataclass(frozen=True)
 class TransferRun:
-    """A style transfer's default size (long side, px) and steps: sized so that it ends on its own
-    well within the time limit on the slowest CPU class (2 cores, AVX2, float32), clearly stylized
-    (benchmarks/style_transfer.py --weights app, benchmarks/latency.py)."""
+    """A style transfer's default run."""
 
-    size: int = 320
-    steps: int = 70
+    size: int = SIZE.default
+    steps: int = STEPS.default
+    start: str = STARTS[0]
+    keep_colors: bool = False
 
 
 DEFAULT_RUN = TransferRun()
@@ -183,9 +195,9 @@ def style_transfer(
     tv_weight: float | None = None,
     size: int = DEFAULT_RUN.size,
     steps: int = DEFAULT_RUN.steps,
-    start: str = "content",
-    keep_colors: bool = False,
-    style_scale: float = 1.0,
+    start: str = DEFAULT_RUN.start,
+    keep_colors: bool = DEFAULT_RUN.keep_colors,
+    style_scale: float = STYLE_SCALE.default,
     style_layers=STYLE_LAYERS,
     content_layers=CONTENT_LAYERS,
     optimizer: str = "lbfgs",
@@ -199,13 +211,11 @@ def style_transfer(
     `weights` (scale-free by default; TUTORIAL_WEIGHTS for the tutorial's objective), each term
     overridable by `style_weight`, `content_weight`, `tv_weight`. The fast path: coarse to fine,
     L-BFGS on a TV smoothed at 0 (TV_SMOOTH), and the network in the fast precision (`model.network`;
-    bfloat16 moves the loss by under 0.01 %). Coarse stages weigh TV as the upsampled
+    its Gram sums stay in float32: tests/test_style.py). Coarse stages weigh TV as the upsampled
     image will have it, so they approximate the full-size objective; the last stage is it.
     """
     weights = checked_weights(weights, style_weight, content_weight, tv_weight)
-    size = check_range("Output size", size, 64, MAX_SIDE)
-    steps = check_range("Steps", steps, 1, MAX_STEPS)
-    style_scale = check_range("Style scale", style_scale, 0.25, 2.0)
+    size, steps, style_scale = SIZE.check(size), STEPS.check(steps), STYLE_SCALE.check(style_scale)
     check_choice("Start", start, STARTS)
     check_choice("Optimizer", optimizer, OPTIMIZERS)
     seed = check_seed(seed)
@@ -269,8 +279,8 @@ def starting_image(start: str, content01, style01, previous, seed: int):
 def with_content_detail(upsampled01, content01, coarse_shape):
     """`upsampled01` plus CONTENT_DETAIL of the content's detail finer than `coarse_shape` holds.
 
-    An upsampled result is blurred, and the deep content layer sees it: at 384 px the 192 px result
-    started with 13× its own content loss, so the full-size steps went into sharpening it again.
+    An upsampled result is blurred, and the deep content layer sees it: the finer stage started far
+    above its own content loss, and its steps went into sharpening the picture again.
     """
     coarse = images.resize_float(images.resize_float(content01, coarse_shape), content01.shape[:2])
     return np.clip(upsampled01 + CONTENT_DETAIL * (content01 - coarse), 0.0, 1.0)
@@ -301,23 +311,22 @@ def style_per_layer(
     content: np.ndarray,
     style: np.ndarray,
     layers=STYLE_LAYERS,
-    size: int = 224,
+    size: int = PER_LAYER_SIZE.default,
     steps: int = 100,
-    start: str = "content",
+    start: str = DEFAULT_RUN.start,
     seed: int = 0,
     every: int = 10,
 ) -> Iterator[Stylized]:
     """The original project's study: one panel per layer, matching only that layer's Gram matrix."""
     layers = check_layers(backbone, layers)
-    size = check_range("Output size", size, 64, MAX_SIDE // 2)
-    steps = check_range("Steps", steps, 1, MAX_STEPS)
+    size, steps = PER_LAYER_SIZE.check(size), STEPS.check(steps)
     check_choice("Start", start, STARTS)
     seed = check_seed(seed)
     content01 = images.to_float(images.fit_for_network(content, size))
     style01 = images.to_float(images.fit_for_network(style, size))
     runs = [one_layer_run(backbone, layer, content01, style01, start, steps, seed, every) for layer in layers]
     begin = time.perf_counter()
-    for latest in side_by_side(runs):
+    for latest in interleaved(runs):
         yield Stylized(max(s.step for s in latest), steps, time.perf_counter() - begin,
                        [s.images[0] for s in latest], list(layers),
                        {"style": float(latest[0].losses["style"][0])})

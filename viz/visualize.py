@@ -19,12 +19,14 @@ import tensorflow as tf
 
 from . import images
 from .engine import objectives, param, transforms
-from .errors import check_choice, check_range, check_seed
+from .errors import Range, check_choice, check_seed
 from .model import Backbone, network, unit_weights
 from .engine.optimize import coarse_to_fine, optimize, scaled_shape, stage_plan, step_seed
 from .targets import Target, parse_targets
 
-MAX_STEPS, MAX_SIDE, MAX_OCTAVES = 1000, 384, 4
+STEPS = Range("Steps", 1, 1000)  # the defaults: a default run's (CHANNEL_RUN or CLASS_RUN)
+SIZE = Range("Image size", 64, 384, step=16, label="Image size (px)")
+OCTAVES = Range("Octaves", 1, 4, 3)  # from a photo (DeepDream): sizes growing by OCTAVE_SCALE
 OCTAVE_SCALE = 1.4
 # From noise, coarse to fine: (divisor of the size, share of the steps). Cheaper than as many
 # full-size steps, and the half-size start gives larger, more coherent patterns (benchmarks/visualization.py).
@@ -69,8 +71,9 @@ class Settings:
     tv: float = 0.0
 
 
+DEFAULT_PRESET = "lucid"
 PRESETS = {
-    "lucid": Settings(),
+    DEFAULT_PRESET: Settings(),
     "raw": Settings(parametrization="pixels", lr=0.02, jitter=0, scale=0.0, rotate=0.0),
 }
 
@@ -88,20 +91,24 @@ class Visualization:
     probabilities: list[float | None]  # class targets, at the end: softmax under random jitter
 
 
+# The knobs of a custom setting: their defaults are the lucid preset's.
+KNOBS = {
+    "lr": Range("Learning rate", 0.001, 0.5, step=0.001),
+    "jitter": Range("Jitter", 0, 32, label="Jitter (px)"),
+    "scale": Range("Scale", 0.0, 0.5, step=0.01, label="Scale (±)"),
+    "rotate": Range("Rotation", 0.0, 45.0, label="Rotation (±°)"),
+    "blur": Range("Blur", 0.0, 10.0, step=0.1, label="Blur penalty"),
+    "tv": Range("Total variation", 0.0, 10.0, step=0.1),
+}
+
+
 def settings_for(preset: str, **knobs) -> Settings:
     """A preset's settings with the knobs that are not None applied."""
     check_choice("Preset", preset, PRESETS)
     chosen = {k: v for k, v in knobs.items() if v is not None}
-    checked = {
-        "parametrization": lambda v: check_choice("Parametrization", v, PARAMETRIZATIONS),
-        "lr": lambda v: check_range("Learning rate", v, 1e-4, 1.0),
-        "jitter": lambda v: check_range("Jitter", v, 0, 32),
-        "scale": lambda v: check_range("Scale", v, 0.0, 0.5),
-        "rotate": lambda v: check_range("Rotation", v, 0.0, 45.0),
-        "blur": lambda v: check_range("Blur", v, 0.0, 100.0),
-        "tv": lambda v: check_range("Total variation", v, 0.0, 100.0),
-    }
-    return replace(PRESETS[preset], **{k: checked[k](v) for k, v in chosen.items()})
+    if "parametrization" in chosen:
+        check_choice("Parametrization", chosen["parametrization"], PARAMETRIZATIONS)
+    return replace(PRESETS[preset], **{k: KNOBS[k].check(v) if k in KNOBS else v for k, v in chosen.items()})
 
 
 def visualize(
@@ -110,9 +117,9 @@ def visualize(
     *,
     steps: int = CHANNEL_RUN.steps,
     size: int = CHANNEL_RUN.size,
-    preset: str = "lucid",
+    preset: str = DEFAULT_PRESET,
     start: np.ndarray | None = None,
-    octaves: int = 1,
+    octaves: int = OCTAVES.default,
     seed: int = 0,
     every: int = 16,
     fast: bool = True,
@@ -127,9 +134,8 @@ def visualize(
     precision unless told otherwise (`model.network`).
     """
     chosen = parse_targets(backbone, targets)
-    steps = check_range("Steps", steps, 1, MAX_STEPS)
-    size = check_range("Image size", size, 64, MAX_SIDE)
-    octaves = check_range("Octaves", octaves, 1, MAX_OCTAVES) if start is not None else 1
+    steps, size = STEPS.check(steps), SIZE.check(size)
+    octaves = OCTAVES.check(octaves) if start is not None else 1
     settings = settings_for(preset, **knobs)
     seed = check_seed(seed)
     objective = build_objective(backbone, chosen, settings)

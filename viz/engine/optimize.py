@@ -51,7 +51,7 @@ def optimize(
     steps: int = 200,
     every: int = 10,
     optimizer: str = "adam",
-    lr: float = 0.05,
+    lr: float | None = None,
     transform=None,
     seed: int = 0,
     max_wait: float = 2.0,
@@ -156,7 +156,7 @@ def until_flat(stepper: Iterator[tuple], tolerance: float, window: int = CONVERG
                 return
 
 
-def side_by_side(runs: list[Iterator[Snapshot]]) -> Iterator[list[Snapshot]]:
+def interleaved(runs: list[Iterator[Snapshot]]) -> Iterator[list[Snapshot]]:
     """Advance several runs in turn, yielding their latest snapshots together; a run that ends early
     (converged) keeps its last one. Closing this closes them all."""
     latest = [None] * len(runs)
@@ -198,8 +198,9 @@ def scaled_shape(shape: tuple[int, int], divisor: float) -> tuple[int, int]:
     return max(MIN_STAGE_SIDE, round(shape[0] / divisor)), max(MIN_STAGE_SIDE, round(shape[1] / divisor))
 
 
-def make_optimizer(name: str, lr: float):
-    return optimizer_class(name)(lr)
+def make_optimizer(name: str, lr: float | None):
+    """The optimizer `name` at step size `lr` (None: its own, DEFAULT_LR)."""
+    return optimizer_class(name)(DEFAULT_LR[name] if lr is None else lr)
 
 
 def optimizer_class(name: str):
@@ -214,8 +215,8 @@ class Adam:
     """Adam (Kingma & Ba 2015), its update compiled together with the evaluation in one tf.function.
 
     Scale-free: ε is relative to the gradient's RMS over the variable, so multiplying the objective
-    (or every feature of the network) by c leaves every step unchanged; an absolute ε damped 5–7 % of
-    a Fourier image's coefficients on the offline weights and would damp others on ImageNet's.
+    (or every feature of the network) by c leaves every step unchanged; an absolute ε damps some of a
+    Fourier image's coefficients, and which ones depends on the weights' scale.
     Written out rather than Keras' optimizer, as a function of its state (no variables), so that one
     compiled step serves every run of a kind.
     """
@@ -264,7 +265,7 @@ class LBFGS:
 
     tries = 8
 
-    def __init__(self, lr: float = 1.0, memory: int = 10):
+    def __init__(self, lr: float, memory: int = 10):
         self.lr, self.memory = lr, memory
 
     @staticmethod

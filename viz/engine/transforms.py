@@ -49,7 +49,8 @@ def scale_rotate(scale_range: tuple[float, float] = (0.9, 1.1), degrees: float =
 def compose(transforms):
     """Apply transforms in order, each with its own seed drawn from `seed`."""
     def fn(images, seed):
-        for transform, own in zip(transforms, tf.unstack(tf.random.experimental.stateless_split(seed, len(transforms)))):
+        seeds = tf.unstack(tf.random.experimental.stateless_split(seed, len(transforms)))
+        for transform, own in zip(transforms, seeds):
             images = transform(images, own)
         return images
     return fn

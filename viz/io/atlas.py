@@ -27,9 +27,9 @@ from PIL import Image
 
 from .. import images
 from . import imagefiles
-from ..errors import InputError, check_range
+from ..errors import check_range
 from ..microscope import EXTRAS, PHOTO_SIDE, TILE, UNIT, TileSettings, activation_map, parse_unit, render, top_patches
-from ..model import Backbone, conv_layers, units
+from ..model import Backbone, check_conv_layer, units
 from .disk import prune
 from ..targets import parse_target
 from ..visualize import diverse, negative, visualize
@@ -200,8 +200,7 @@ class AtlasPage:
 def atlas_page(backbone: Backbone, layer: str, page: int = 0, cache: TileCache | None = None,
                settings: TileSettings = TILE) -> Iterator[AtlasPage]:
     """Page `page` (from 0) of `layer`'s atlas, streamed: the cached tiles at once, then each batch."""
-    if layer not in conv_layers(backbone):
-        raise InputError(f"The atlas shows conv layers; choose one of {', '.join(conv_layers(backbone))}.")
+    check_conv_layer(backbone, layer, "The atlas shows")
     count = units(backbone, layer)
     pages = -(-count // PER_PAGE)
     page = check_range("Page", page, 0, pages - 1)
