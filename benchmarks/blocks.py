@@ -17,7 +17,7 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from viz import blocks, images  # noqa: E402
+from viz import blocks, images, microscope  # noqa: E402
 from viz.io import imagefiles  # noqa: E402
 from viz.engine import objectives  # noqa: E402
 from viz import visualize as vis  # noqa: E402
@@ -76,11 +76,12 @@ def unit_extras(backbone, unit, photos) -> None:
         return objectives.gram_distance(acts)
 
     seen = [response(images.fit_for_network(p, blocks.PHOTO_SIDE)) for p in photos]
-    seeds = [vis.diverse(backbone, unit, photos[0], 1, seed=s)[0] for s in range(4)]
+    steps, size = microscope.EXTRAS.steps, microscope.EXTRAS.size
+    seeds = [vis.diverse(backbone, unit, photos[0], 1, steps, size, seed=s)[0] for s in range(4)]
     start = time.perf_counter()
-    diverse = vis.diverse(backbone, unit, seeds[0], 4)
+    diverse = vis.diverse(backbone, unit, seeds[0], 4, steps, size)
     took = time.perf_counter() - start
-    negative = response(vis.negative(backbone, unit))
+    negative = response(vis.negative(backbone, unit, steps, size))
     print(f"{unit.text}: Gram distance of 4 diverse pictures {spread(diverse):.3f} against 4 seeds {spread(seeds):.4f} "
           f"({took:.1f} s); responses {min(response(p) for p in diverse) / max(seen):.1f}× the photos' best at least "
           f"(seeds {min(response(p) for p in seeds) / max(seen):.1f}×); negative {negative:.2f} against the photos' "

@@ -35,6 +35,7 @@ class TileSettings:
 TILE = TileSettings()
 UNIT = TileSettings(size=160, steps=160)  # the unit page's large pictures (seeds 0 and 1)
 EXTRAS = TileSettings(size=128, steps=128)  # its diverse pictures and its negative
+CARICATURE = dict(steps=48, size=224, octaves=2)  # its DeepDream of the unit, from the photo
 
 
 def render(backbone: Backbone, layer: str, channels: list[int], settings: TileSettings) -> list[np.ndarray]:

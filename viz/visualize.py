@@ -177,8 +177,8 @@ DIVERSITY_LAYER = "block2_conv2"  # textures differ there before the unit's own 
 DIVERSITY = 0.4  # the diversity term's weight, in units of the channel's response to its ordinary picture
 
 
-def diverse(backbone: Backbone, unit: Target, ordinary: np.ndarray, count: int = 4, steps: int = 128,
-            size: int = 128, seed: int = 0) -> list[np.ndarray]:
+def diverse(backbone: Backbone, unit: Target, ordinary: np.ndarray, count: int, steps: int, size: int,
+            seed: int = 0) -> list[np.ndarray]:
     """`count` pictures of one channel pushed apart by the diversity term, weighed against the channel's
     response to its `ordinary` picture (a picture made without the term): the different things a
     unit responds to, each still far above what photos make it do."""
@@ -191,7 +191,7 @@ def diverse(backbone: Backbone, unit: Target, ordinary: np.ndarray, count: int =
     return list(final.images)
 
 
-def negative(backbone: Backbone, unit: Target, steps: int = 128, size: int = 128, seed: int = 0) -> np.ndarray:
+def negative(backbone: Backbone, unit: Target, steps: int, size: int, seed: int = 0) -> np.ndarray:
     """The picture a channel responds to least (its pre-activation minimized)."""
     source, weights, bias = unit_weights(backbone, unit.layer, unit.unit)
     objective = -objectives.unit(source, weights, bias, name="target")

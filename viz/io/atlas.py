@@ -28,7 +28,8 @@ from PIL import Image
 from .. import images
 from . import imagefiles
 from ..errors import check_range
-from ..microscope import EXTRAS, PHOTO_SIDE, TILE, UNIT, TileSettings, activation_map, parse_unit, render, top_patches
+from ..microscope import (CARICATURE, EXTRAS, PHOTO_SIDE, TILE, UNIT, TileSettings, activation_map, parse_unit, render,
+                          top_patches)
 from ..model import Backbone, check_conv_layer, units
 from .disk import prune
 from ..targets import parse_target
@@ -256,7 +257,7 @@ def unit_page(backbone: Backbone, unit: str, photo: np.ndarray | None, examples:
         *_, known = tiles(backbone, layer, [channel], cache, replace(UNIT, seed=seed))
         large.append((known[channel], f"{layer}:{channel} · seed {seed}"))
     yield page(large + found)
-    *_, dream = visualize(backbone, f"{layer}:{channel}", steps=48, size=224, start=shown, octaves=2, every=48)
+    *_, dream = visualize(backbone, f"{layer}:{channel}", start=shown, every=CARICATURE["steps"], **CARICATURE)
     shown_so_far = large + [(dream.images[0], "caricature: DeepDream of this unit from the photo")] + found
     yield page(shown_so_far)
     yield page(shown_so_far + diverse_and_negative(backbone, layer, channel, large[0][0], cache))
