@@ -172,3 +172,10 @@ def test_groups_add_to_the_top_classes_of_the_full_shape_classifier(classifier_b
     assert len(found.contributions) == 3 and found.maps.shape[1:] != (14, 14)
     assert all(values.shape == (4,) and np.all(np.isfinite(values)) and np.any(values != 0)
                for values in found.contributions.values())
+
+
+def test_dictionary_entries_are_drawn_as_large_as_they_fire():
+    dark = [np.zeros((40, 40, 3), np.uint8)] * 3
+    entries = blocks.sized_by_activation(dark, [4.0, 2.0, 0.1])
+    drawn = [int((entry < 255).any(axis=2).sum(axis=1).max()) for entry in entries]  # the dark square's side
+    assert all(entry.shape == (40, 40, 3) for entry in entries) and drawn == [40, 20, 12]  # the weakest: 30 %

@@ -67,10 +67,11 @@ def describe(found: blocks.NeuronGroups) -> str:
 def run_dictionary(backbone: Backbone, cache: atlas.TileCache, image: str, layer: str = blocks.DEFAULT_LAYER,
                    x: float = blocks.X.default, y: float = blocks.Y.default, count: int = blocks.ENTRIES.default):
     """The channels that fire most at (x, y) (fractions of the photo's width and height), each as its
-    atlas picture (computed once, then cached), and links to their unit pages."""
+    atlas picture (computed once, then cached) drawn as large as it fires, and links to their unit pages."""
     found = blocks.dictionary(backbone, imagefiles.load_image(image), layer, x, y, count)
     *_, pictures = atlas.tiles(backbone, layer, [c for c, _ in found], cache)
-    gallery = [(pictures[c], f"{layer}:{c} · {value:.1f}") for c, value in found]
+    entries = blocks.sized_by_activation([pictures[c] for c, _ in found], [value for _, value in found])
+    gallery = [(entry, f"{layer}:{c} · {value:.1f}") for entry, (c, value) in zip(entries, found)]
     links = ", ".join(link_to(f"?unit={layer}:{c}", f"{layer}:{c}") for c, _ in found)
     return gallery, f"At ({x:.2f}, {y:.2f}), strongest first: {links}"
 

@@ -168,6 +168,21 @@ def dictionary(backbone: Backbone, photo: np.ndarray, layer: str, x: float = X.d
     return [(int(c), float(vector[c])) for c in order]
 
 
+def sized_by_activation(pictures: list[np.ndarray], values: list[float], least: float = 0.3) -> list[np.ndarray]:
+    """A dictionary's entries drawn as large as they fire: each square picture shrunk in proportion to
+    its value against the strongest (never below `least` of its side), centred on white, all one size."""
+    side = max(p.shape[0] for p in pictures)
+    strongest = max(max(values), 1e-12)
+    entries = []
+    for picture, value in zip(pictures, values):
+        shown = max(1, round(side * max(least, min(1.0, value / strongest))))
+        entry = np.full((side, side, 3), 255, np.uint8)
+        top = (side - shown) // 2
+        entry[top:top + shown, top:top + shown] = images.resize(picture, (shown, shown))
+        entries.append(entry)
+    return entries
+
+
 CELLS = Range("Cells", 2, 10, 8, label="Activation grid: cells along the long side")
 CELL_STEPS, CELL_SIZE = 96, 64
 

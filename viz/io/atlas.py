@@ -43,7 +43,7 @@ PART_SECONDS = 600  # a picture still being written after this long belongs to a
 CACHE_ENV, CACHE_LIMIT_ENV, REPO_ENV = "VIZ_ATLAS_DIR", "VIZ_ATLAS_MAX_MB", "VIZ_ATLAS_REPO"
 DEFAULT_CACHE = Path.home() / ".cache" / "vgg16-atlas"
 SHOWCASE_FOLDER = "showcase"  # the first visit's finished results (ui/showcase.py), shared with the tiles
-PATCHES_FOLDER = "patches"  # each channel's strongest patches over a folder of photos (viz/patches.py)
+PATCHES_FOLDER = "patches"  # each channel's strongest patches over a folder of photos (viz/io/patches.py)
 
 
 # ---------------------------------------------------------------- the cache
