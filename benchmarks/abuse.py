@@ -31,7 +31,8 @@ sys.path.insert(0, str(HERE))
 from load import free_port, rss_mb, wait_for  # noqa: E402
 
 sys.path.insert(0, str(HERE.parent))
-from viz.images import fit_for_network, load_image  # noqa: E402
+from viz.images import fit_for_network  # noqa: E402
+from viz.io.imagefiles import load_image  # noqa: E402
 
 ROOT = HERE.parent
 CAT = str(ROOT / "examples" / "cat.jpg")
