@@ -13,7 +13,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from viz import attribution as A  # noqa: E402
@@ -23,6 +22,7 @@ from viz.io.weights import load_backbone  # noqa: E402
 from viz.precision import fast_precision  # noqa: E402
 from viz.targets import parse_target  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
+from measures import rank_correlation  # noqa: E402
 
 configure_runtime()
 
@@ -90,11 +90,6 @@ def fidelity(backbone, image01, target, repeats):
             r = rank_correlation(A.smoothgrad(backbone, image01, target, 0.15, samples, 0, fast), reference)
             row.append(f"{'bfloat16' if fast else 'float32'} r = {r:.3f} in {seconds:.2f} s")
         print(f"  {samples:2d} samples: " + "; ".join(row), flush=True)
-
-
-def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's rank correlation of two maps of the same shape."""
-    return float(spearmanr(a.ravel(), b.ravel()).statistic)
 
 
 if __name__ == "__main__":

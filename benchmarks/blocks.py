@@ -19,13 +19,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from viz import blocks, images, microscope  # noqa: E402
 from viz.io import imagefiles  # noqa: E402
-from viz.engine import objectives  # noqa: E402
 from viz import visualize as vis  # noqa: E402
-from viz.model import features  # noqa: E402
 from viz.io.weights import load_backbone  # noqa: E402
 from viz.targets import parse_target  # noqa: E402
 from viz.precision import fast_precision  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
+from measures import channel_response, direction_response, gram_distance  # noqa: E402
 
 
 def main() -> None:
@@ -54,9 +53,9 @@ def main() -> None:
     ratios = []
     for g, picture in enumerate(pictures):
         direction = found.directions[g]
-        best = max(blocks.direction_response(backbone, images.fit_for_network(p, blocks.PHOTO_SIDE), args.layer,
-                                             direction) for p in examples + [photo])
-        ours = blocks.direction_response(backbone, picture, args.layer, direction)
+        best = max(direction_response(backbone, images.fit_for_network(p, blocks.PHOTO_SIDE), args.layer, direction)
+                   for p in examples + [photo])
+        ours = direction_response(backbone, picture, args.layer, direction)
         ratios.append(ours / best)
         print(f"  group {g + 1}: picture {ours:8.1f}, best photo {best:7.1f}: {ours / best:5.1f}×")
     print(f"every picture ≥ {min(ratios):.1f}× the photos' best along its direction (median {np.median(ratios):.1f}×)")
@@ -67,13 +66,10 @@ def main() -> None:
 def unit_extras(backbone, unit, photos) -> None:
     """Diverse pictures against seeds, and the negative, for one channel."""
     def response(picture):
-        return float(features(backbone, images.to_float(picture)[None], [unit.layer])[unit.layer][0, ..., unit.unit]
-                     .mean())
+        return channel_response(backbone, picture, unit.layer, unit.unit)
 
     def spread(pictures):
-        acts = np.stack([features(backbone, images.to_float(p)[None], [vis.DIVERSITY_LAYER])[vis.DIVERSITY_LAYER][0]
-                         for p in pictures])
-        return objectives.gram_distance(acts)
+        return gram_distance(backbone, pictures, vis.DIVERSITY_LAYER)
 
     seen = [response(images.fit_for_network(p, blocks.PHOTO_SIDE)) for p in photos]
     steps, size = microscope.EXTRAS.steps, microscope.EXTRAS.size

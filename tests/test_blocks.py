@@ -10,6 +10,7 @@ from PIL import Image
 
 from ui.common import EXAMPLES, ROOT
 from conftest import open_page
+from benchmarks.measures import channel_response, direction_response, gram_distance
 from viz import blocks, images
 from viz.io import imagefiles
 from viz.engine import objectives
@@ -60,7 +61,7 @@ def test_the_direction_objective_raises_its_dot_product(backbone, cat):
     first, last = runs[0][2], runs[-1][2]
     assert all(b > 2 * a for a, b in zip(first, last))
     for g, picture in enumerate(runs[-1][1]):  # and the picture itself, seen without jitter
-        assert blocks.direction_response(backbone, picture, "block4_conv3", found.directions[g]) > 0
+        assert direction_response(backbone, picture, "block4_conv3", found.directions[g]) > 0
 
 
 def test_the_objective_weighs_the_cosine_when_asked():
@@ -153,15 +154,11 @@ def test_diverse_pictures_differ_more_than_seeds_and_the_negative_stays_below_th
     plain = [vis.diverse(backbone, unit, cat, 1, steps=64, size=96, seed=s)[0] for s in range(3)]
     spread = vis.diverse(backbone, unit, plain[0], 3, steps=64, size=96)
 
-    def block2(pictures):
-        return np.stack([features(backbone, images.to_float(p)[None], ["block2_conv2"])["block2_conv2"][0]
-                         for p in pictures])
-
     def response(picture):
-        return features(backbone, images.to_float(picture)[None], ["block4_conv3"])["block4_conv3"][0, ..., 42].mean()
+        return channel_response(backbone, picture, "block4_conv3", 42)
 
     photo = images.fit_for_network(cat, 224)
-    assert objectives.gram_distance(block2(spread)) > 2 * objectives.gram_distance(block2(plain))
+    assert gram_distance(backbone, spread, "block2_conv2") > 2 * gram_distance(backbone, plain, "block2_conv2")
     assert min(response(p) for p in spread) > 5 * response(photo)  # each still far above what a photo does
     assert response(vis.negative(backbone, unit, steps=48, size=64)) < response(photo)
 

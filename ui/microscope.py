@@ -8,7 +8,7 @@ import gradio as gr
 import numpy as np
 
 from viz.io import atlas, imagefiles, patches
-from viz.microscope import TILE
+from viz.microscope import DEFAULT_LAYER, TILE
 from viz.model import Backbone, conv_layers
 
 from .activations import ChannelPicker
@@ -23,7 +23,6 @@ INTRO = ("**Every channel, as a picture.** A layer's atlas shows each of its cha
          "best, and a DeepDream caricature. After [OpenAI Microscope](https://openai.com/research/microscope) "
          "and [Olah et al., *Feature Visualization*](https://distill.pub/2017/feature-visualization/). Links open "
          "a view: `?layer=block5_conv3&p=1`, `?unit=block4_conv3:42`.")
-DEFAULT_LAYER = "block5_conv3"
 
 
 def run_atlas(backbone: Backbone, cache: atlas.TileCache, layer: str = DEFAULT_LAYER, page: int = 0):

@@ -121,12 +121,6 @@ def group_directions_pictures(backbone: Backbone, groups: NeuronGroups, steps: i
         yield snapshot.step, list(snapshot.images), [-float(v) for v in snapshot.losses["direction"]]
 
 
-def direction_response(backbone: Backbone, picture: np.ndarray, layer: str, direction: np.ndarray) -> float:
-    """The mean over positions of a picture's activations along `direction`."""
-    acts = features(backbone, images.to_float(picture)[None], [layer])[layer][0]
-    return float(np.mean(acts @ direction))
-
-
 def group_overlay(groups: NeuronGroups) -> np.ndarray:
     """The photo in grey with each place in the colour of its strongest group, as strongly as it fires."""
     maps = images.normalize(np.moveaxis(groups.maps, 0, -1))  # (h, w, groups), each group to [0, 1]

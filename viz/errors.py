@@ -58,9 +58,5 @@ class Range:
     def check(self, value):
         return check_range(self.name, value, self.low, self.high)
 
-    def __str__(self) -> str:
-        """As the README's API table writes it: `low–high (default)`."""
-        return f"{self.low:g}–{self.high:g}" + (f" ({self.default:g})" if self.default is not None else "")
-
 
 SEED = Range("Seed", 0, MAX_SEED, 0)

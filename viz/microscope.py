@@ -17,6 +17,7 @@ from .model import Backbone, conv_layers, features
 from .targets import parse_target
 from .visualize import visualize
 
+DEFAULT_LAYER = "block5_conv3"  # the atlas a visitor meets first
 # The unit page looks at a photo this large at most (long side, px): uploads may reach 40 megapixels,
 # and the network's time and memory grow with the pixels it sees.
 PHOTO_SIDE = 448

@@ -188,16 +188,6 @@ def diversity(layer: str, name: str = "diversity") -> Objective:
     return objective(name, fn, [layer])
 
 
-def gram_distance(acts: np.ndarray) -> float:
-    """The mean cosine distance between the Gram matrices of a batch's activations (B, h, w, C)."""
-    flat = acts.reshape(acts.shape[0], -1, acts.shape[-1]).astype(np.float64)
-    grams = np.einsum("bpc,bpd->bcd", flat, flat).reshape(acts.shape[0], -1)
-    grams /= np.linalg.norm(grams, axis=1, keepdims=True) + 1e-12
-    similar = grams @ grams.T
-    count = acts.shape[0]
-    return float(1.0 - (similar.sum() - count) / (count * (count - 1)))
-
-
 # ---------------------------------------------------------------- regularizers
 
 
