@@ -1,8 +1,8 @@
 """The Microscope's atlas: how long a layer's tiles take, how fast a cached page comes back, and
 whether every tile shows what its channel wants (offline weights, this machine's cores).
 
-For `--layer` (block5_conv3: 512 channels) it fills a fresh cache with `viz.io.atlas.precompute`, as
-`python -m viz.io.atlas` does, timing the first batch, the first page (64 tiles) and the whole layer;
+For `--layer` (block5_conv3: 512 channels) it fills a fresh cache with `viz.atlas.precompute`, as
+`python -m viz.atlas` does, timing the first batch, the first page (64 tiles) and the whole layer;
 then reads a page back from the cache; then scores every tile as benchmarks/visualization.py
 scores a picture: flat (pixel std < 0.03) or not, and its channel's mean activation on the tile over
 the channel's best mean activation on the example photos at the tile's size.
@@ -21,8 +21,9 @@ import numpy as np
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))
 sys.path.insert(0, str(HERE))
-from viz.io import atlas  , imagefiles# noqa: E402
-from viz import images, microscope  # noqa: E402
+from viz import atlas, images, microscope  # noqa: E402
+from viz.io import imagefiles  # noqa: E402
+from viz.io.cache import TileCache  # noqa: E402
 from viz.model import conv_layers, units  # noqa: E402
 from viz.io.weights import load_backbone  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
@@ -74,7 +75,7 @@ def main():
     parser.add_argument("--out", default=None, help="cache folder (default: a fresh temporary one)")
     args = parser.parse_args()
     backbone = load_backbone("hed")
-    cache = atlas.TileCache(args.out or tempfile.mkdtemp(prefix="atlas-bench-"), max_mb=float("inf"))
+    cache = TileCache(args.out or tempfile.mkdtemp(prefix="atlas-bench-"), max_mb=float("inf"))
     count = units(backbone, args.layer)
     print(f"{args.layer}: {count} channels, tiles {microscope.TILE.size} px, {microscope.TILE.steps} steps, batches of "
           f"{atlas.BATCH}, cache {cache.folder}")

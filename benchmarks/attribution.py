@@ -62,8 +62,8 @@ def main():
     print(f"{args.photo} at {photo.shape[1]}×{photo.shape[0]}, target {args.target}, "
           f"{backbone.source} weights, median of {args.repeats}")
     for method in A.METHODS:
-        seconds = median_seconds(lambda: A.attribution(backbone, photo, args.target, methods=[method],
-                                                       samples=args.samples), args.repeats)
+        run = A.AttributionRun(args.target, methods=[method], samples=args.samples)
+        seconds = median_seconds(lambda: A.attribution(backbone, photo, run), args.repeats)
         print(f"  {method:<11} {seconds:6.3f} s  (whole call: resize, gradients, map)")
     batched = median_seconds(lambda: A.smoothgrad(backbone, image01, target, 0.15, args.samples, 0), args.repeats)
     looped = median_seconds(lambda: smoothgrad_one_by_one(backbone, image01, target, 0.15, args.samples),

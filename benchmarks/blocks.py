@@ -8,6 +8,7 @@ Run: python benchmarks/blocks.py [--layer block5_conv3] [--weights hed]
 """
 
 import argparse
+from dataclasses import replace
 import sys
 import time
 from pathlib import Path
@@ -29,7 +30,7 @@ from measures import channel_response, direction_response, gram_distance  # noqa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--layer", default=blocks.DEFAULT_LAYER)
+    parser.add_argument("--layer", default=blocks.LAST_CONV)
     parser.add_argument("--weights", default="hed")
     parser.add_argument("--units", nargs="*", default=["block3_conv3:12", "block4_conv3:42", "block5_conv3:7"])
     args = parser.parse_args()
@@ -40,11 +41,11 @@ def main() -> None:
     print(f"{backbone.source} weights, {fast_precision().name}, layer {args.layer}, a held-out photo (Grace Hopper)")
     for k in range(blocks.GROUPS.low, blocks.GROUPS.high + 1):
         start = time.perf_counter()
-        found = blocks.neuron_groups(backbone, photo, args.layer, k)
+        found = blocks.neuron_groups(backbone, photo, blocks.GroupsRun(args.layer, k))
         seconds = time.perf_counter() - start
         print(f"  k = {k:2d}: explains {100 * found.explained:5.1f} % of the energy ({seconds:.2f} s)")
     start = time.perf_counter()
-    found = blocks.neuron_groups(backbone, photo, args.layer, blocks.GROUPS.default)
+    found = blocks.neuron_groups(backbone, photo, blocks.GroupsRun(args.layer))
     maps = time.perf_counter() - start
     for _, pictures, _ in blocks.group_directions_pictures(backbone, found):
         pass
@@ -72,12 +73,12 @@ def unit_extras(backbone, unit, photos) -> None:
         return gram_distance(backbone, pictures, vis.DIVERSITY_LAYER)
 
     seen = [response(images.fit_for_network(p, blocks.PHOTO_SIDE)) for p in photos]
-    steps, size = microscope.EXTRAS.steps, microscope.EXTRAS.size
-    seeds = [vis.diverse(backbone, unit, photos[0], 1, steps, size, seed=s)[0] for s in range(4)]
+    run = vis.VisualizationRun(steps=microscope.EXTRAS.steps, size=microscope.EXTRAS.size)
+    seeds = [vis.diverse(backbone, unit, photos[0], 1, replace(run, seed=s))[0] for s in range(4)]
     start = time.perf_counter()
-    diverse = vis.diverse(backbone, unit, seeds[0], 4, steps, size)
+    diverse = vis.diverse(backbone, unit, seeds[0], 4, run)
     took = time.perf_counter() - start
-    negative = response(vis.negative(backbone, unit, steps, size))
+    negative = response(vis.negative(backbone, unit, run))
     print(f"{unit.text}: Gram distance of 4 diverse pictures {spread(diverse):.3f} against 4 seeds {spread(seeds):.4f} "
           f"({took:.1f} s); responses {min(response(p) for p in diverse) / max(seen):.1f}× the photos' best at least "
           f"(seeds {min(response(p) for p in seeds) / max(seen):.1f}×); negative {negative:.2f} against the photos' "

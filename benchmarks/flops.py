@@ -13,6 +13,7 @@ Run: python benchmarks/flops.py
 
 import sys
 import time
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 
@@ -115,13 +116,15 @@ def cases(backbone):
     run = visualize.default_run(backbone)
     return [
         ("reconstruct (default), L-BFGS", reconstruct,
-         lambda: reconstruct.reconstruct(backbone, photo, steps=30), reconstruct.DEFAULT_RUN.size),
+         lambda: reconstruct.reconstruct(backbone, photo, replace(reconstruct.DEFAULT_RUN, steps=30)),
+         reconstruct.DEFAULT_RUN.size),
         ("visualize the default targets, Adam", visualize,
-         lambda: visualize.visualize(backbone, run.targets, steps=run.steps, size=run.size, every=1), run.size),
+         lambda: visualize.visualize(backbone, replace(run, every=1)), run.size),
         ("visualize 8 channels of block4_conv3, Adam", visualize,
-         lambda: visualize.visualize(backbone, BLOCK4_CHANNELS, steps=run.steps, size=run.size, every=1), run.size),
+         lambda: visualize.visualize(backbone, replace(run, targets=BLOCK4_CHANNELS, every=1)), run.size),
         ("style transfer (default), L-BFGS", style,
-         lambda: style.style_transfer(backbone, photo, style_image, every=1), style.DEFAULT_RUN.size),
+         lambda: style.style_transfer(backbone, photo, style_image, replace(style.DEFAULT_RUN, every=1)),
+         style.DEFAULT_RUN.size),
     ]
 
 

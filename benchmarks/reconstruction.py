@@ -38,7 +38,7 @@ from viz.io import imagefiles  # noqa: E402
 from viz.model import conv_layers, network, pool_layers  # noqa: E402
 from viz.io.weights import load_backbone  # noqa: E402
 from viz.precision import fast_precision  # noqa: E402
-from viz.reconstruct import DEFAULT_RUN, EVERY_BLOCK, psnr, reconstruct  # noqa: E402
+from viz.reconstruct import DEFAULT_RUN, EVERY_BLOCK, ReconstructionRun, psnr, reconstruct  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
 from sheets import stack_rows  # noqa: E402
 
@@ -92,7 +92,7 @@ def reference_loop(backbone, photo, layer, measure, steps=300, lr=1e-2, seed=0):
 
 def engine(backbone, photo, layer, measure, steps=DEFAULT_RUN.steps):
     """`viz.reconstruct` at its defaults, timed only while it runs; same returns as `reference_loop`."""
-    run = reconstruct(backbone, photo, [layer], size=max(photo.shape[:2]), steps=steps, every=EVERY)
+    run = reconstruct(backbone, photo, ReconstructionRun([layer], size=max(photo.shape[:2]), steps=steps, every=EVERY))
     seconds, trace, result = 0.0, [], None
     while True:
         start = time.perf_counter()

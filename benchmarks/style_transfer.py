@@ -34,8 +34,8 @@ from viz.model import network  # noqa: E402
 from viz.io.weights import load_backbone  # noqa: E402
 from viz.engine.param import pixels  # noqa: E402
 from viz.precision import fast_precision  # noqa: E402
-from viz.style import (CONTENT_LAYERS, DEFAULT_RUN, DEFAULT_WEIGHTS, STYLE_LAYERS, TUTORIAL_WEIGHTS,  # noqa: E402
-                       TV_SMOOTH, style_transfer, transfer_objective)
+from viz.style import (DEFAULT_RUN, TUTORIAL_WEIGHTS, TV_SMOOTH, TransferRun, style_transfer,  # noqa: E402
+                       transfer_objective)
 from viz.runtime import configure_runtime  # noqa: E402
 
 configure_runtime()
@@ -83,7 +83,7 @@ def reference_loop(objective, net, content01, steps=300, goal=None):
 
 def reference_scale(backbone, content01, style01, objective, net) -> float:
     """The factor that gives `objective` the tutorial objective's value on the content photo."""
-    tutorial = transfer_objective(backbone, content01, style01, STYLE_LAYERS, CONTENT_LAYERS, TUTORIAL_WEIGHTS)
+    tutorial = transfer_objective(backbone, content01, style01, TransferRun(weights=TUTORIAL_WEIGHTS, fast=False))
     return total_loss(tutorial, net, content01[None]) / total_loss(objective, net, content01[None])
 
 
@@ -94,8 +94,8 @@ def race_to_l300(backbone, objective, net, content, style, content01, args):
     print(f"reference: 300 Adam steps in {ref_seconds:.1f} s ({ref_step:.3f} s/step), "
           f"L300 = {shown(loss_terms(objective, net, reference[None]))}")
     start, checking, reached, ours = time.perf_counter(), 0.0, None, None
-    for snapshot in style_transfer(backbone, content, style, weights=TUTORIAL_WEIGHTS, size=args.size,
-                                   steps=300, every=1):
+    for snapshot in style_transfer(backbone, content, style, TransferRun(weights=TUTORIAL_WEIGHTS, size=args.size,
+                                                                         steps=300, every=1)):
         ours = snapshot.images[0]
         near = ours.shape[:2] == content.shape[:2] and sum(snapshot.losses.values()) <= 1.02 * target
         if near:  # confirm in float32 on the uint8 image itself; the check's time is not counted
@@ -118,7 +118,7 @@ def race_to_our_loss(backbone, objective, net, content, style, content01, style0
     """The app's weights: our default run to its end, then the time the reference loop (minimizing
     the same loss rescaled to the tutorial's size) needs to reach our final loss."""
     start = time.perf_counter()
-    *_, last = style_transfer(backbone, content, style, size=args.size, steps=args.steps, every=args.steps)
+    *_, last = style_transfer(backbone, content, style, TransferRun(size=args.size, steps=args.steps, every=args.steps))
     ours_seconds = time.perf_counter() - start
     ours = last.images[0]
     goal = total_loss(objective, net, images.to_float(ours)[None])
@@ -148,13 +148,13 @@ def main():
     parser.add_argument("--steps", type=int, default=DEFAULT_RUN.steps, help="our run's steps (--weights app)")
     parser.add_argument("--weights", choices=("tutorial", "app"), default="tutorial")
     args = parser.parse_args()
-    weights = TUTORIAL_WEIGHTS if args.weights == "tutorial" else DEFAULT_WEIGHTS
+    weights = TUTORIAL_WEIGHTS if args.weights == "tutorial" else DEFAULT_RUN.chosen_weights()
     backbone = load_backbone("hed")
     content = images.fit_long_side(imagefiles.load_image(args.content), args.size)
     style = imagefiles.load_image(args.style)
     content01 = images.to_float(content)
     style01 = images.to_float(images.fit_long_side(style, args.size))
-    objective = transfer_objective(backbone, content01, style01, STYLE_LAYERS, CONTENT_LAYERS, weights)
+    objective = transfer_objective(backbone, content01, style01, TransferRun(weights=weights, fast=False))
     net = network(backbone, objective.layers)
     print(f"{args.weights} weights; content {args.content} at {content.shape[1]}×{content.shape[0]}, style {args.style}; "
           f"loss of the content image itself: {shown(loss_terms(objective, net, content01[None]))}")
@@ -164,7 +164,7 @@ def main():
         reference, ours, ref_step = race_to_l300(backbone, objective, net, content, style, content01, args)
     image = pixels((1,) + content.shape[:2], init=content01[None])
     flops = evaluation_flops(objective, image, net, {})
-    fast = transfer_objective(backbone, content01, style01, STYLE_LAYERS, CONTENT_LAYERS, weights, TV_SMOOTH, fast=True)
+    fast = transfer_objective(backbone, content01, style01, TransferRun(weights=weights), tv_smooth=TV_SMOOTH)
     ours_step = seconds_per_call(evaluation(fast, image, network(backbone, fast.layers, fast=True), {}))
     print(f"one full-size evaluation (loss and gradient): {flops / 1e9:.1f} GFLOP; reference {ref_step:.3f} s "
           f"per step = {flops / ref_step / 1e9:.0f} GFLOP/s (float32); ours {ours_step:.3f} s = "

@@ -28,7 +28,7 @@ from viz import images  # noqa: E402
 from viz.io import imagefiles  # noqa: E402
 from viz.model import features, network, units  # noqa: E402
 from viz.io.weights import load_backbone  # noqa: E402
-from viz.visualize import CHANNEL_RUN, NOISE_STAGES, visualize  # noqa: E402
+from viz.visualize import CHANNEL_RUN, NOISE_STAGES, VisualizationRun, visualize  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
 from sheets import stack_rows  # noqa: E402
 
@@ -75,7 +75,7 @@ def report(backbone, name, layer, pictures, channels, best_on_photos, seconds):
 def app_preset(backbone, layer, channels, steps, size, preset):
     """The app's own visualization of the channels under `preset`: its final images."""
     targets = [f"{layer}:{c}" for c in channels]
-    *_, final = visualize(backbone, targets, steps=steps, size=size, preset=preset, every=steps)
+    *_, final = visualize(backbone, VisualizationRun(targets, steps, size, preset, every=steps))
     return final.images
 
 

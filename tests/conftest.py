@@ -129,8 +129,9 @@ def free_port() -> int:
 def serve(backbone):
     """The app on `backbone`, launched in this process on 127.0.0.1: yields its URL, then closes it."""
     import app
+    from ui.page import build_page
 
-    demo = app.launch(app.build_app(backbone), block=False, server_name="127.0.0.1",
+    demo = app.launch(build_page(backbone)[0], block=False, server_name="127.0.0.1",
                       server_port=free_port(), quiet=True)
     yield demo.local_url
     wait_until_idle(demo)

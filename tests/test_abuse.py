@@ -11,8 +11,8 @@ import pytest
 from gradio_client import handle_file
 from PIL import Image
 
-import app
-from ui.common import EXAMPLES
+from ui.page import build_page
+from ui.photos import EXAMPLES
 
 CAT = EXAMPLES[1]
 
@@ -144,11 +144,11 @@ def test_pruning_keeps_a_folder_within_its_bound_oldest_first(tmp_path):
 
 
 def test_the_janitor_keeps_gradios_cache_within_its_bound(tmp_path):
-    from ui import common
+    from ui import files
 
     for k in range(20):
         (tmp_path / f"file-{k}").write_bytes(b"x" * 100_000)
-    common.keep_cache_small(str(tmp_path), limit_mb=0.5, every=0.1, spare_seconds=0.0)
+    files.keep_cache_small(str(tmp_path), limit_mb=0.5, every=0.1, spare_seconds=0.0)
     deadline = time.monotonic() + 30
     while held(tmp_path) > 0.5 * 2 ** 20 and time.monotonic() < deadline:
         time.sleep(0.1)
@@ -211,10 +211,10 @@ def test_every_optimizing_run_however_it_starts_shares_the_one_worker(backbone):
     loop sits in the one `optimize` group (private events can be called through the queue too)."""
     from ui import microscope, reconstruction, style, visualization
 
-    demo = app.build_app(backbone)
-    optimizing = {microscope.run_atlas, microscope.run_unit, microscope.follow_link, reconstruction.run_reconstruct,
-                  style.run_style_transfer, visualization.run_visualize}
+    demo, _ = build_page(backbone)
+    optimizing = {microscope.show_atlas, microscope.show_unit, reconstruction.show_reconstruction, style.show_style,
+                  visualization.show_pictures}
     runs = [f for f in demo.fns.values() if f.fn is not None and underlying(f.fn) in optimizing]
-    assert len(runs) >= 8  # /atlas, /unit, a tile click, a grid click, a link, and the three tabs
+    assert len(runs) >= 9  # /atlas, /unit, a tile click, a grid click, a link to each, and the three tabs
     assert {(f.concurrency_id, f.concurrency_limit) for f in runs} == {("optimize", 1)}
-    assert sum(f.api_visibility == "private" for f in runs) == 3
+    assert sum(f.api_visibility == "private" for f in runs) == 4

@@ -11,7 +11,9 @@ def test_one_captioned_grid_per_conv_layer(backbone, photo):
     result = A.activations(backbone, photo)
     assert len(result.grids) == 13
     grid, caption = result.grids[6]
-    assert caption.startswith("block3_conv3 · 16×24×256 · 64 of 256 channels by mean activation")
+    h, w = result.photo.shape[:2]
+    assert (h, w) == (144, 224)  # the photo at the default resolution, its short side snapped to 16 px
+    assert caption.startswith(f"block3_conv3 · {h // 4}×{w // 4}×256 · 64 of 256 channels by mean activation")
     assert grid.dtype == np.uint8 and grid.ndim == 3
     assert grid.std() > 20  # real maps, not a flat square
     assert result.top5 is None and result.fc2 is None
@@ -58,13 +60,13 @@ def test_overlay_shows_the_photo_under_the_maps(backbone, photo):
 
 
 def test_heatmap_matches_the_photo_size(backbone, photo):
-    result = A.activations(backbone, photo, layers=["block1_conv1"])
-    assert result.heatmap.shape == photo.shape
+    result = A.activations(backbone, photo, A.ActivationsRun(layers=["block1_conv1"]))
+    assert result.heatmap.shape == result.photo.shape
     assert len(result.grids) == 1
 
 
 def test_with_a_classifier_there_are_five_labels_and_fc2(classifier_backbone, photo):
-    result = A.activations(classifier_backbone, photo, layers=["block5_pool"])
+    result = A.activations(classifier_backbone, photo, A.ActivationsRun(layers=["block5_pool"]))
     assert len(result.top5) == 5
     probs = [p for _, p in result.top5]
     assert probs == sorted(probs, reverse=True) and 0 < sum(probs) <= 1.0001

@@ -7,8 +7,8 @@ import pytest
 from gradio_client import handle_file
 from PIL import Image
 
-import app
-from ui.common import EXAMPLES, ROOT
+from ui.page import header
+from ui.photos import EXAMPLES, ROOT
 from ui.style import STYLES
 
 
@@ -24,7 +24,7 @@ def test_model_info_and_the_header_say_which_precision_runs_and_why(client, back
     info = client.predict(api_name="/model_info")
     chosen = fast_precision()
     assert (info["precision"], info["precision_reason"]) == (chosen.name, chosen.reason)
-    assert f"**Precision: {chosen.name}**, because {chosen.reason}" in app.header(backbone)
+    assert f"**Precision: {chosen.name}**, because {chosen.reason}" in header(backbone)
 
 
 def test_activations_returns_13_real_grids(client, tmp_path):
@@ -130,17 +130,17 @@ def test_style_transfer_streams_to_the_end(client):
 
 
 def test_a_streamed_run_ends_with_files_that_exist_and_an_empty_run_says_so():
-    from ui.common import View, stream
+    from ui.streaming import Outputs, View, stream
 
     def run(steps):
-        yield from range(1, steps + 1)
+        for step in range(1, steps + 1):
+            picture = np.full((8, 8, 3), 40 * step, np.uint8)
+            yield View(step, 3, 0.0, ([(picture, "grey")],), pngs={"grey": picture},
+                       curve=[{"step": step, "log10 loss": 0.0}], frame=picture)
 
-    def view(step):
-        picture = np.full((8, 8, 3), 40 * step, np.uint8)
-        return View(step, 3, 0.0, [(picture, "grey")], pngs={"grey": picture},
-                    curve=[{"step": step, "log10 loss": 0.0}], frame=picture)
-
-    *_, (gallery, curve, status, files) = stream(run(3), view, curve=True, gif="run")  # the run is over
+    outputs = Outputs(curve=True, files=True, gif="run")
+    *_, (gallery, curve, status, files) = stream(run(3), outputs, 0)  # the run is over
     assert status.endswith("· done") and list(curve["step"]) == [1, 2, 3]
     assert sorted(Path(f).name for f in files) == ["grey.png", "run.gif"] and all(Path(f).is_file() for f in files)
-    assert list(stream(run(0), view)) == [([], "**No result**: the run ended before its first step.", None)]
+    assert list(stream(run(0), Outputs(files=True), 0)) == [(None, "**No result**: the run ended before its first step.",
+                                                              None)]

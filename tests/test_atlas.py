@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 from gradio_client import handle_file
 
-from ui.common import EXAMPLES
+from ui.photos import EXAMPLES
 from conftest import open_page, scaled_backbone
-from viz.io import atlas, imagefiles, weights
+from viz import atlas
+from viz.io import cache as picture_cache, imagefiles, weights
 from viz import images, microscope, model
 from viz.errors import InputError
 
@@ -20,7 +21,7 @@ QUICK = microscope.TileSettings(size=64, steps=2)
 
 @pytest.fixture
 def cache(tmp_path):
-    return atlas.TileCache(tmp_path / "atlas")
+    return picture_cache.TileCache(tmp_path / "atlas")
 
 
 def test_the_key_changes_with_everything_that_changes_the_picture(backbone, monkeypatch):
@@ -33,7 +34,7 @@ def test_the_key_changes_with_everything_that_changes_the_picture(backbone, monk
               atlas.tile_key(backbone, "block4_conv3", 42, microscope.TileSettings(preset="raw")),
               atlas.tile_key(backbone, "block4_conv3", 42, microscope.TileSettings(seed=1)),
               atlas.tile_key(scaled_backbone(backbone, 2.0), "block4_conv3", 42, microscope.TILE)]
-    monkeypatch.setattr(atlas, "CODE_VERSION", "next")
+    monkeypatch.setattr(picture_cache, "CODE_VERSION", "next")
     others.append(atlas.tile_key(backbone, "block4_conv3", 42, microscope.TILE))
     assert len({key, *others}) == len(others) + 1
 
@@ -78,13 +79,13 @@ def test_a_tile_whose_computer_failed_is_computed_by_the_one_waiting(backbone, c
     monkeypatch.setattr(atlas, "render", lambda backbone, layer, channels, settings:
                         [np.full((8, 8, 3), 50 + c, np.uint8) for c in channels])
     key = atlas.tile_key(backbone, "block3_conv1", 9, QUICK)
-    mine, _ = atlas.claim([key])  # another visitor is computing it...
+    mine, _ = picture_cache.claim([key])  # another visitor is computing it...
     result = []
     waiting = threading.Thread(target=lambda: result.append(list(atlas.tiles(backbone, "block3_conv1", [9], cache,
                                                                               QUICK))[-1]))
     waiting.start()
     time.sleep(0.3)
-    atlas.release(mine)  # ...and fails: nothing was written
+    picture_cache.release(mine)  # ...and fails: nothing was written
     waiting.join(10)
     assert result and result[0][9][0, 0, 0] == 59 and cache.get(key) is not None
 
@@ -95,7 +96,7 @@ def test_a_picture_evicted_while_it_is_read_is_still_returned(cache, monkeypatch
     def evicted_meanwhile(path, *args):
         raise FileNotFoundError(path)
 
-    monkeypatch.setattr(atlas.os, "utime", evicted_meanwhile)
+    monkeypatch.setattr(picture_cache.os, "utime", evicted_meanwhile)
     assert cache.get("ee5").shape == (8, 8, 3)
 
 
@@ -104,14 +105,14 @@ def test_partial_files_of_writers_that_died_are_cleaned(cache):
     folder.mkdir(parents=True)
     stale, fresh = folder / "ff6.1.2.part", folder / "ff7.1.3.part"
     stale.write_bytes(b"half"), fresh.write_bytes(b"half")
-    old = time.time() - atlas.PART_SECONDS - 60
+    old = time.time() - picture_cache.PART_SECONDS - 60
     os.utime(stale, (old, old))
     cache.evict()
     assert not stale.exists() and fresh.exists()
 
 
 def test_the_least_recently_used_pictures_go_first(tmp_path):
-    small = atlas.TileCache(tmp_path / "small", max_mb=0.07)  # room for three of these pictures
+    small = picture_cache.TileCache(tmp_path / "small", max_mb=0.07)  # room for three of these pictures
     noise = np.random.default_rng(0).integers(0, 255, (80, 80, 3), dtype=np.uint8)  # ~19 kB as PNG
     for age, name in ((30, "aa1"), (20, "bb2"), (10, "cc3")):  # written 30, 20 and 10 s ago
         small.put(name, noise)
@@ -140,9 +141,9 @@ def test_precomputing_resumes_without_recomputing_finished_tiles(backbone, cache
 def test_receptive_fields_of_vgg16():
     # 3×3 convolutions (same padding) and 2×2 pools, counted by hand: 3, 40 and 196 px.
     backbone = weights.load_backbone("hed")
-    assert microscope.receptive_field(backbone, "block1_conv1") == (3, 1, 0.0)
-    assert microscope.receptive_field(backbone, "block3_conv3") == (40, 4, 1.5)
-    assert microscope.receptive_field(backbone, "block5_conv3") == (196, 16, 7.5)
+    assert model.receptive_field(backbone, "block1_conv1") == (3, 1, 0.0)
+    assert model.receptive_field(backbone, "block3_conv3") == (40, 4, 1.5)
+    assert model.receptive_field(backbone, "block5_conv3") == (196, 16, 7.5)
 
 
 def test_top_patches_are_where_the_channel_fires_most(backbone):
@@ -150,8 +151,8 @@ def test_top_patches_are_where_the_channel_fires_most(backbone):
     values = model.features(backbone, images.to_float(photo)[None], ["block3_conv3"])["block3_conv3"][0, ..., 9]
     i, j = np.unravel_index(np.argmax(values), values.shape)
     (crop, name, value), *_ = microscope.top_patches(backbone, "block3_conv3", 9, {"cat": photo}, 2)
-    size, stride, offset = microscope.receptive_field(backbone, "block3_conv3")
-    expected = microscope.crop_square(photo, (offset + i * stride, offset + j * stride), size)
+    size, stride, offset = model.receptive_field(backbone, "block3_conv3")
+    expected = images.crop_square(photo, (offset + i * stride, offset + j * stride), size)
     assert name == "cat" and value == pytest.approx(float(values.max()))
     np.testing.assert_array_equal(crop, expected)
 
@@ -171,15 +172,15 @@ def test_a_unit_is_a_conv_channel(backbone, text):
 
 
 def test_no_shared_atlas_means_computing_on_demand(cache, monkeypatch):
-    monkeypatch.delenv(atlas.REPO_ENV, raising=False)
-    assert atlas.fetch_shared_cache(cache) == "no shared atlas configured"
+    monkeypatch.delenv(picture_cache.REPO_ENV, raising=False)
+    assert picture_cache.fetch_shared_cache(cache) == "no shared atlas configured"
     import huggingface_hub
 
     def offline(**kwargs):
         raise ConnectionError("offline")
 
     monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
-    assert "computed on demand" in atlas.fetch_shared_cache(cache, "someone/vgg16-atlas")
+    assert "computed on demand" in picture_cache.fetch_shared_cache(cache, "someone/vgg16-atlas")
 
 
 # ---------------------------------------------------------------- the tab, through the API and a browser
@@ -187,7 +188,7 @@ def test_no_shared_atlas_means_computing_on_demand(cache, monkeypatch):
 
 def fill(backbone, layer: str, channels, settings=microscope.TILE) -> None:
     """Put stand-in pictures in the app's cache (the real ones are tested above): views of cached tiles."""
-    cache = atlas.TileCache()
+    cache = picture_cache.TileCache()
     for c in channels:
         cache.put(atlas.tile_key(backbone, layer, c, settings), np.full((32, 32, 3), (c * 3) % 255, np.uint8))
 

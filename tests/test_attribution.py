@@ -11,7 +11,7 @@ from viz.model import Backbone, features
 
 
 def test_maps_have_the_photos_shape_and_unit_range(backbone, photo):
-    (result,) = A.attribution(backbone, photo, "block5_conv3:7", samples=4, size=96)
+    (result,) = A.attribution(backbone, photo, A.AttributionRun("block5_conv3:7", samples=4, size=96))
     assert list(result.maps) == list(A.METHODS)
     for heat in result.maps.values():
         assert heat.shape == result.photo.shape[:2] == (64, 96)
@@ -22,7 +22,7 @@ def test_maps_have_the_photos_shape_and_unit_range(backbone, photo):
 @pytest.mark.parametrize("shape", [(50, 130, 3), (97, 61, 3)])
 def test_odd_sizes(backbone, shape):
     photo = (np.random.default_rng(0).random(shape) * 255).astype(np.uint8)
-    (result,) = A.attribution(backbone, photo, "block4_conv1", methods=["Grad-CAM", "gradient"], size=64)
+    (result,) = A.attribution(backbone, photo, A.AttributionRun("block4_conv1", methods=["Grad-CAM", "gradient"], size=64))
     assert all(m.shape == result.photo.shape[:2] for m in result.maps.values())
 
 
@@ -30,8 +30,8 @@ def test_a_channels_gradcam_peaks_where_the_channel_fires(backbone, photo):
     # Grad-CAM at an earlier layer than the channel's own, so the check is not circular.
     acts = features(backbone, photo[None] / 255.0, ["block4_conv3"])["block4_conv3"][0]
     channel = int(np.argmax(acts.max(axis=(0, 1))))  # a channel that clearly fires here
-    (result,) = A.attribution(backbone, photo, f"block4_conv3:{channel}", methods=["Grad-CAM"],
-                              layer="block4_conv2", size=96)
+    (result,) = A.attribution(backbone, photo, A.AttributionRun(f"block4_conv3:{channel}", methods=["Grad-CAM"],
+                                                              layer="block4_conv2", size=96))
     own = A.upsample(acts[..., channel], result.photo.shape[:2])
     peak = np.unravel_index(np.argmax(result.maps["Grad-CAM"]), own.shape)
     assert own[peak] > 0.5  # the Grad-CAM peak lies in the channel's own hot region
@@ -64,14 +64,15 @@ SANITY_THRESHOLD = 0.5
 def test_model_randomization_sanity_check(backbone, photo, method):
     random_net = randomized(backbone)
     target = "block5_conv3"  # the whole layer: the same target exists in both networks
-    trained = A.attribution(backbone, photo, target, methods=[method], samples=8, size=96)[0].maps[method]
-    untrained = A.attribution(random_net, photo, target, methods=[method], samples=8, size=96)[0].maps[method]
+    run = A.AttributionRun(target, methods=[method], samples=8, size=96)
+    trained = A.attribution(backbone, photo, run)[0].maps[method]
+    untrained = A.attribution(random_net, photo, run)[0].maps[method]
     rho = rank_correlation(trained, untrained)
     assert rho < SANITY_THRESHOLD, f"{method}: rank correlation {rho:.2f}"
 
 
 def test_top_classes_with_a_classifier(classifier_backbone, photo):
-    results = A.attribution(classifier_backbone, photo, None, methods=["Grad-CAM"], top=2, size=64)
+    results = A.attribution(classifier_backbone, photo, A.AttributionRun(methods=["Grad-CAM"], top=2, size=64))
     assert len(results) == 2 and all(r.target.kind == "class" for r in results)
     assert results[0].score >= results[1].score
 
@@ -87,7 +88,7 @@ def test_smoothgrad_runs_in_batches_of_bounded_pixels(backbone, photo, monkeypat
         return original(*args, **kwargs)
 
     monkeypatch.setattr(A, "score_gradients", counting)
-    A.attribution(backbone, photo, "block3_conv1", methods=["SmoothGrad"], samples=12, size=64)
+    A.attribution(backbone, photo, A.AttributionRun("block3_conv1", methods=["SmoothGrad"], samples=12, size=64))
     assert calls == [1, 12]  # the plain pass, and 12 copies of 64 px fit one batch
     x = np.asarray(photo, np.float32)[None] / 255.0
     target = A.parse_target(backbone, "block3_conv1")
@@ -102,7 +103,7 @@ def test_smoothgrad_runs_in_batches_of_bounded_pixels(backbone, photo, monkeypat
 
 @pytest.mark.parametrize("kwargs,message", [
     ({"target": "unicorn"}, "Unknown target"),
-    ({"target": None}, "Name a target"),
+    ({"target": ""}, "Name a target"),
     ({"target": "block5_conv3:999"}, "there is no channel 999"),
     ({"target": "tabby"}, "needs the ImageNet classifier"),
     ({"target": "block5_conv3", "methods": ["LIME"]}, "Unknown method"),
@@ -110,4 +111,4 @@ def test_smoothgrad_runs_in_batches_of_bounded_pixels(backbone, photo, monkeypat
 ])
 def test_clear_errors(backbone, photo, kwargs, message):
     with pytest.raises(InputError, match=message):
-        A.attribution(backbone, photo, **kwargs)
+        A.attribution(backbone, photo, A.AttributionRun(**kwargs))

@@ -8,7 +8,7 @@ import pytest
 from gradio_client import handle_file
 from PIL import Image
 
-from ui.common import EXAMPLES, ROOT
+from ui.photos import EXAMPLES, ROOT
 from conftest import open_page
 from benchmarks.measures import channel_response, direction_response, gram_distance
 from viz import blocks, images
@@ -35,7 +35,7 @@ def cat():
 
 
 def test_neuron_groups_explain_the_layer_and_add_up_to_a_channel(backbone, cat):
-    found = blocks.neuron_groups(backbone, cat, "block5_conv3", 6, target="block5_conv3:155")
+    found = blocks.neuron_groups(backbone, cat, blocks.GroupsRun("block5_conv3", 6, target="block5_conv3:155"))
     assert found.maps.shape[0] == 6 and found.maps.min() >= 0 and found.explained >= 0.6
     shares = [share for _, share in found.channels(0, 512)]
     assert sum(shares) == pytest.approx(1.0) and shares == sorted(shares, reverse=True)
@@ -50,14 +50,14 @@ def test_neuron_groups_explain_the_layer_and_add_up_to_a_channel(backbone, cat):
 
 def test_a_target_before_the_layer_is_refused(backbone, cat):
     with pytest.raises(InputError, match="lies before block5_conv3"):
-        blocks.neuron_groups(backbone, cat, "block5_conv3", 3, target="block2_conv2:3")
+        blocks.neuron_groups(backbone, cat, blocks.GroupsRun("block5_conv3", 3, target="block2_conv2:3"))
     with pytest.raises(InputError, match="Groups"):
-        blocks.neuron_groups(backbone, cat, "block5_conv3", 40)
+        blocks.neuron_groups(backbone, cat, blocks.GroupsRun("block5_conv3", 40))
 
 
 def test_the_direction_objective_raises_its_dot_product(backbone, cat):
-    found = blocks.neuron_groups(backbone, cat, "block4_conv3", 2)
-    runs = list(blocks.group_directions_pictures(backbone, found, steps=24, size=64))
+    found = blocks.neuron_groups(backbone, cat, blocks.GroupsRun("block4_conv3", 2))
+    runs = list(blocks.group_directions_pictures(backbone, found, blocks.VisualizationRun(steps=24, size=64)))
     first, last = runs[0][2], runs[-1][2]
     assert all(b > 2 * a for a, b in zip(first, last))
     for g, picture in enumerate(runs[-1][1]):  # and the picture itself, seen without jitter
@@ -75,13 +75,13 @@ def test_the_objective_weighs_the_cosine_when_asked():
 
 
 def test_the_dictionary_names_the_channels_that_fire_most_there(backbone, cat):
-    found = blocks.dictionary(backbone, cat, "block4_conv3", 0.25, 0.75, 5)
+    found = blocks.dictionary(backbone, cat, blocks.Place("block4_conv3", 0.25, 0.75, 5))
     picture = images.fit_for_network(cat, blocks.PHOTO_SIDE)
     acts = features(backbone, images.to_float(picture)[None], ["block4_conv3"])["block4_conv3"][0]
     vector = acts[int(0.75 * acts.shape[0]), int(0.25 * acts.shape[1])]
     assert [c for c, _ in found] == list(np.argsort(-vector)[:5])
     with pytest.raises(InputError, match="x must be"):
-        blocks.dictionary(backbone, cat, "block4_conv3", 1.5, 0.5)
+        blocks.dictionary(backbone, cat, blocks.Place("block4_conv3", 1.5, 0.5))
 
 
 def test_neuron_groups_and_the_dictionary_through_the_api(client):
@@ -96,11 +96,12 @@ def test_neuron_groups_and_the_dictionary_through_the_api(client):
 
 
 def test_a_click_on_the_photo_opens_its_dictionary_and_a_unit_page(backbone, app_url):
-    from viz.io import atlas
+    from viz import atlas
+    from viz.io import cache as picture_cache
     from viz.microscope import TILE
 
-    cache = atlas.TileCache()  # the app's: stand-in tiles, so that only the click's own work is timed
-    cache.put_all({atlas.tile_key(backbone, blocks.DEFAULT_LAYER, c, TILE): np.full((32, 32, 3), c % 255, np.uint8)
+    cache = picture_cache.TileCache()  # the app's: stand-in tiles, so that only the click's own work is timed
+    cache.put_all({atlas.tile_key(backbone, blocks.LAST_CONV, c, TILE): np.full((32, 32, 3), c % 255, np.uint8)
                    for c in range(512)})
     with contextlib.closing(open_page(app_url)) as pages:
         clicked_through(next(pages))
@@ -119,7 +120,7 @@ def clicked_through(page):
     page.wait_for_function("document.querySelectorAll('#dictionary img').length >= 8", timeout=120_000)
     link = page.locator("#dictionary-links a").first
     unit = link.inner_text()
-    assert unit.startswith(f"{blocks.DEFAULT_LAYER}:")
+    assert unit.startswith(f"{blocks.LAST_CONV}:")
     with page.context.expect_page() as opened:  # Gradio opens Markdown links in a new tab
         link.click()
     page = opened.value
@@ -131,13 +132,13 @@ def clicked_through(page):
 def test_the_activation_grid_pictures_each_cell_in_the_photos_geometry(backbone, cat):
     vectors, rows, columns = blocks.cell_vectors(np.arange(14 * 10 * 2, dtype=np.float32).reshape(14, 10, 2), 7)
     assert (rows, columns) == (7, 5) and vectors.shape == (35, 2)
-    runs = list(blocks.activation_grid(backbone, cat, "block4_conv3", 3, steps=16, size=48))
+    runs = list(blocks.activation_grid(backbone, cat, blocks.GridRun("block4_conv3", 3, pictures=blocks.VisualizationRun(steps=16, size=48))))
     last = runs[-1]
     assert last.step == 16 and len(last.cells) == last.rows * last.columns >= 6
     assert min(cell.std() for cell in last.cells) > 5  # no flat cell
     assert last.picture.shape[1] > last.picture.shape[0]  # the cat photo is wider than tall
     with pytest.raises(InputError, match="Cells"):
-        next(blocks.activation_grid(backbone, cat, "block4_conv3", 40))
+        next(blocks.activation_grid(backbone, cat, blocks.GridRun("block4_conv3", 40)))
 
 
 def test_the_activation_grid_through_the_api(client):
@@ -151,8 +152,8 @@ def test_diverse_pictures_differ_more_than_seeds_and_the_negative_stays_below_th
     from viz.targets import parse_target
 
     unit = parse_target(backbone, "block4_conv3:42")
-    plain = [vis.diverse(backbone, unit, cat, 1, steps=64, size=96, seed=s)[0] for s in range(3)]
-    spread = vis.diverse(backbone, unit, plain[0], 3, steps=64, size=96)
+    plain = [vis.diverse(backbone, unit, cat, 1, vis.VisualizationRun(steps=64, size=96, seed=s))[0] for s in range(3)]
+    spread = vis.diverse(backbone, unit, plain[0], 3, vis.VisualizationRun(steps=64, size=96))
 
     def response(picture):
         return channel_response(backbone, picture, "block4_conv3", 42)
@@ -160,12 +161,12 @@ def test_diverse_pictures_differ_more_than_seeds_and_the_negative_stays_below_th
     photo = images.fit_for_network(cat, 224)
     assert gram_distance(backbone, spread, "block2_conv2") > 2 * gram_distance(backbone, plain, "block2_conv2")
     assert min(response(p) for p in spread) > 5 * response(photo)  # each still far above what a photo does
-    assert response(vis.negative(backbone, unit, steps=48, size=64)) < response(photo)
+    assert response(vis.negative(backbone, unit, vis.VisualizationRun(steps=48, size=64))) < response(photo)
 
 
 def test_groups_add_to_the_top_classes_of_the_full_shape_classifier(classifier_backbone, cat):
     """The classifier sees the photo squashed to 224×224: the groups' weights are found there too."""
-    found = blocks.neuron_groups(classifier_backbone, cat, "block5_conv3", 4)
+    found = blocks.neuron_groups(classifier_backbone, cat, blocks.GroupsRun("block5_conv3", 4))
     assert len(found.contributions) == 3 and found.maps.shape[1:] != (14, 14)
     assert all(values.shape == (4,) and np.all(np.isfinite(values)) and np.any(values != 0)
                for values in found.contributions.values())

@@ -8,7 +8,7 @@ import tensorflow as tf
 
 from viz.engine import objectives as O
 from viz.engine import param, transforms
-from viz.engine.optimize import OPTIMIZERS, compiled, optimize, interleaved, step_seed
+from viz.engine.optimize import OPTIMIZERS, Schedule, compiled, interleaved, optimize, step_seed
 
 
 @pytest.fixture(scope="module")
@@ -37,8 +37,8 @@ def target_of(net, seed=3):
 def test_the_loss_falls_in_five_steps(tiny, optimizer):
     net, _ = tiny
     objective = O.feature_match("conv2", target_of(net))
-    runs = list(optimize(objective, param.pixels((1, 16, 16)), net, steps=5, every=1, optimizer=optimizer,
-                         lr=0.05 if optimizer == "adam" else 1.0))
+    runs = list(optimize(objective, param.pixels((1, 16, 16)), net,
+                         Schedule(steps=5, every=1, optimizer=optimizer, lr=0.05 if optimizer == "adam" else 1.0)))
     totals = [float(s.total[0]) for s in runs]
     assert len(runs) == 5 and totals[-1] < 0.8 * totals[0]
     assert runs[-1].images.dtype == np.uint8 and runs[-1].images.shape == (1, 16, 16, 3)
@@ -47,14 +47,14 @@ def test_the_loss_falls_in_five_steps(tiny, optimizer):
 def test_snapshots_come_after_the_first_step_every_k_steps_and_at_the_end(tiny):
     net, _ = tiny
     steps = [s.step for s in optimize(O.feature_match("conv1", net(tf.ones((1, 16, 16, 3)))["conv1"].numpy()),
-                                      param.pixels((1, 16, 16)), net, steps=25, every=10)]
+                                      param.pixels((1, 16, 16)), net, Schedule(steps=25, every=10))]
     assert steps == [1, 10, 20, 25]
 
 
 def test_steps_run_only_as_snapshots_are_taken_and_close_runs_no_more(tiny):
     net, calls = tiny
-    run = optimize(O.feature_match("conv2", target_of(net)), param.pixels((1, 16, 16)), net, steps=1000, every=2,
-                   max_wait=600)
+    run = optimize(O.feature_match("conv2", target_of(net)), param.pixels((1, 16, 16)), net,
+                   Schedule(steps=1000, every=2, max_wait=600))
     before = int(calls.numpy())
     next(run)
     assert int(calls.numpy()) - before == 1  # one Adam step for the first snapshot, none run ahead
@@ -67,8 +67,8 @@ def test_steps_run_only_as_snapshots_are_taken_and_close_runs_no_more(tiny):
 
 def test_closing_side_by_side_closes_every_run(tiny):
     net, _ = tiny
-    runs = [optimize(O.feature_match("conv2", target_of(net, seed)), param.pixels((1, 16, 16)), net, steps=1000,
-                     every=2) for seed in (3, 4)]
+    runs = [optimize(O.feature_match("conv2", target_of(net, seed)), param.pixels((1, 16, 16)), net,
+                     Schedule(steps=1000, every=2)) for seed in (3, 4)]
     together = interleaved(runs)
     next(together)
     together.close()
@@ -82,8 +82,8 @@ def test_same_seed_same_images(tiny, make_param):
 
     def final(seed):
         jitter = transforms.compose([transforms.pad(2), transforms.jitter(4)])
-        return list(optimize(objective, make_param((2, 16, 16), seed=seed), net, steps=4, every=4,
-                             transform=jitter, seed=seed))[-1].images
+        return list(optimize(objective, make_param((2, 16, 16), seed=seed), net, Schedule(steps=4, every=4, seed=seed),
+                             jitter))[-1].images
 
     np.testing.assert_array_equal(final(0), final(0))
     assert not np.array_equal(final(0), final(1))
@@ -185,7 +185,7 @@ def test_unknown_optimizer_is_refused(tiny):
     net, _ = tiny
     with pytest.raises(ValueError, match="Unknown optimizer"):
         next(optimize(O.feature_match("conv1", np.zeros((1, 16, 16, 8))), param.pixels((1, 16, 16)), net,
-                      optimizer="sgd"))
+                      Schedule(optimizer="sgd")))
 
 
 def test_a_run_whose_loss_stops_moving_ends_early():
@@ -210,8 +210,8 @@ def test_runs_that_differ_only_in_data_share_one_compiled_step(tiny, optimizer):
 
     def run(seed, weight):
         objective = O.feature_match("conv2", target_of(tiny_net, seed)) + weight * O.total_variation()
-        return list(optimize(objective, param.pixels((1, 16, 16)), net, steps=6, every=6, optimizer=optimizer,
-                             lr=0.05 if optimizer == "adam" else 1.0))[-1]
+        return list(optimize(objective, param.pixels((1, 16, 16)), net,
+                             Schedule(steps=6, every=6, optimizer=optimizer, lr=0.05 if optimizer == "adam" else 1.0)))[-1]
 
     alone = run(7, 0.3)
     compiled.cache_clear()

@@ -6,7 +6,7 @@ import pytest
 from gradio_client import handle_file
 from PIL import Image
 
-from ui.common import EXAMPLES
+from ui.photos import EXAMPLES
 from viz import attribution as attr
 from conftest import open_page
 

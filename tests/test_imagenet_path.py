@@ -59,17 +59,17 @@ def test_a_weights_file_whose_top_has_the_wrong_shape_is_refused_in_one_sentence
 
 
 def test_top5_and_fc2(classifier_backbone, photo):
-    result = Act.activations(classifier_backbone, photo, ["block1_conv1"])
+    result = Act.activations(classifier_backbone, photo, Act.ActivationsRun(layers=["block1_conv1"]))
     labels = [label for label, _ in result.top5]
     probabilities = [p for _, p in result.top5]
-    logits = model.features(classifier_backbone, images.to_float(photo)[None], ["predictions"])["predictions"][0]
+    logits = model.features(classifier_backbone, images.to_float(result.photo)[None], ["predictions"])["predictions"][0]
     assert labels[0] == model.imagenet_labels()[int(np.argmax(logits))]
     assert probabilities == sorted(probabilities, reverse=True) and sum(probabilities) <= 1.0 + 1e-6
     assert result.fc2.shape == (256, 256, 3) and result.fc2.std() > 5
 
 
 def test_attribution_with_no_target_explains_the_top_classes(classifier_backbone, photo):
-    results = A.attribution(classifier_backbone, photo, None, methods=["Grad-CAM", "gradient"], top=2)
+    results = A.attribution(classifier_backbone, photo, A.AttributionRun(methods=["Grad-CAM", "gradient"], top=2))
     seen = images.fit_for_network(photo, 224)
     logits = model.features(classifier_backbone, images.to_float(seen)[None], ["predictions"])["predictions"][0]
     best = [model.imagenet_labels()[i] for i in np.argsort(-logits)[:2]]
@@ -81,7 +81,7 @@ def test_attribution_with_no_target_explains_the_top_classes(classifier_backbone
 
 @pytest.mark.parametrize("layer", ["fc1", "fc2", "predictions"])
 def test_classifier_layers_invert(classifier_backbone, photo, layer):
-    runs = list(R.reconstruct(classifier_backbone, photo, [layer], steps=6, size=64, every=3))
+    runs = list(R.reconstruct(classifier_backbone, photo, R.ReconstructionRun([layer], steps=6, size=64, every=3)))
     assert runs[-1].feature_error[0] < runs[0].feature_error[0]
     assert runs[-1].images[0].shape == images.fit_for_network(photo, 64).shape  # the user's size and aspect
 
@@ -90,7 +90,7 @@ EIGHT_CLASSES = ["goldfish", "tabby", "school bus", "volcano", "flamingo", "pizz
 
 
 def test_a_batch_of_eight_classes_from_noise(classifier_backbone):
-    runs = list(V.visualize(classifier_backbone, EIGHT_CLASSES, steps=2, size=64, every=1))
+    runs = list(V.visualize(classifier_backbone, V.VisualizationRun(EIGHT_CLASSES, steps=2, size=64, every=1)))
     assert [t.text for t in runs[-1].targets] == EIGHT_CLASSES
     assert all(im.shape == (64, 64, 3) for im in runs[-1].images)
     assert np.mean(runs[-1].responses) > np.mean(runs[0].responses)
@@ -99,14 +99,15 @@ def test_a_batch_of_eight_classes_from_noise(classifier_backbone):
 
 @pytest.mark.parametrize("octaves", [1, 2, 3, 4])
 def test_class_targets_from_a_photo_keep_the_size_at_any_octave(classifier_backbone, photo, octaves):
-    runs = list(V.visualize(classifier_backbone, ["goldfish", "tabby"], steps=octaves, size=80, start=photo,
-                            octaves=octaves, every=1))
+    runs = list(V.visualize(classifier_backbone, V.VisualizationRun(["goldfish", "tabby"], steps=octaves, size=80,
+                                                                octaves=octaves, every=1), photo))
     assert runs[-1].step == octaves
     assert [im.shape for im in runs[-1].images] == [images.fit_for_network(photo, 80).shape] * 2
 
 
 def test_classes_channels_and_layers_in_one_batch(classifier_backbone):
-    runs = list(V.visualize(classifier_backbone, "tabby, block4_conv3:42, block3_conv1", steps=4, size=64, every=2))
+    runs = list(V.visualize(classifier_backbone, V.VisualizationRun("tabby, block4_conv3:42, block3_conv1", steps=4, size=64,
+                                                                every=2)))
     assert [t.kind for t in runs[-1].targets] == ["class", "channel", "layer"]
     assert runs[-1].probabilities[0] is not None and runs[-1].probabilities[1:] == [None, None]
     assert len({im.tobytes() for im in runs[-1].images}) == 3
@@ -123,10 +124,9 @@ def test_the_probability_under_jitter_sees_different_copies(photo):
                                             ({"steps": 0}, "Steps must be between"),
                                             ({"octaves": 9, "start": "photo"}, "Octaves must be between")])
 def test_class_targets_check_their_limits(classifier_backbone, photo, kwargs, message):
-    if kwargs.get("start") == "photo":
-        kwargs = dict(kwargs, start=photo)
+    start = photo if kwargs.pop("start", None) == "photo" else None
     with pytest.raises(InputError, match=message):
-        next(V.visualize(classifier_backbone, "tabby", **kwargs))
+        next(V.visualize(classifier_backbone, V.VisualizationRun("tabby", **{"steps": 4, "size": 64, **kwargs}), start))
 
 
 # ---------------------------------------------------------------- defaults that hold for any weights
@@ -156,8 +156,8 @@ def test_style_defaults_do_not_depend_on_the_features_scale(backbone, loud_backb
     style = imagefiles.load_image(str(ROOT / "examples" / "styles" / "mosaic.jpg"))
 
     def final(net, **kwargs):
-        return list(S.style_transfer(net, photo, style, size=64, steps=10, every=10, fast=False,
-                                     **kwargs))[-1].images[0]
+        run = S.TransferRun(size=64, steps=10, every=10, fast=False, **kwargs)
+        return list(S.style_transfer(net, photo, style, run))[-1].images[0]
 
     content = images.fit_for_network(photo, 64)
     default, default_loud = final(backbone), final(loud_backbone)
@@ -169,15 +169,15 @@ def test_style_defaults_do_not_depend_on_the_features_scale(backbone, loud_backb
 
 def test_reconstruction_defaults_do_not_depend_on_the_features_scale(backbone, loud_backbone, photo):
     def final(net):
-        return list(R.reconstruct(net, photo, ["block3_conv1"], steps=10, size=64, every=10))[-1].images[0]
+        return list(R.reconstruct(net, photo, R.ReconstructionRun(["block3_conv1"], steps=10, size=64, every=10)))[-1].images[0]
 
     assert mean_difference(final(backbone), final(loud_backbone)) < 0.01
 
 
 def test_visualization_defaults_do_not_depend_on_the_features_scale(backbone, loud_backbone):
     def final(net):
-        return list(V.visualize(net, "block4_conv1:7, block3_conv2", steps=8, size=64, every=8,
-                                fast=False))[-1].images
+        return list(V.visualize(net, V.VisualizationRun("block4_conv1:7, block3_conv2", steps=8, size=64, every=8,
+                                                     fast=False)))[-1].images
 
     plain, loud = final(backbone), final(loud_backbone)
     assert all(mean_difference(a, b) < 0.01 for a, b in zip(plain, loud))

@@ -4,7 +4,8 @@ disk, and shown on unit pages (here on photos the installed packages ship)."""
 import numpy as np
 import pytest
 
-from viz.io import atlas, imagefiles, patches
+from viz import atlas
+from viz.io import imagefiles, patches
 from viz import images
 from viz.model import features
 

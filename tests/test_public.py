@@ -11,7 +11,7 @@ from gradio_client import handle_file
 from PIL import Image
 
 import app
-from ui.common import EXAMPLES
+from ui.photos import EXAMPLES
 from ui.style import STYLES
 from viz import images
 

@@ -14,16 +14,17 @@ import pytest
 from PIL import Image
 
 from conftest import open_page, serve
-from ui import showcase
-from ui.common import EXAMPLE
-from ui.reconstruction import run_reconstruct
+from ui import fill, showcase
+from ui.photos import EXAMPLE
+from ui.reconstruction import OUTPUTS, show_reconstruction
+from ui.streaming import streamed
 
 
 @pytest.fixture(scope="module")
 def parts(backbone):
-    import app
+    from ui.page import build_page
 
-    return app.build_parts(backbone)
+    return build_page(backbone)
 
 
 def named(showcases, name):
@@ -74,11 +75,13 @@ def test_fill_stores_what_the_tabs_show(backbone, parts, tmp_path):
     """The fast examples for real, and a short streamed run of the Reconstruction tab's handler: each
     stored value is one its output component accepts."""
     _, showcases = parts
-    short = showcase.Showcase("reconstruction", lambda: run_reconstruct(backbone, EXAMPLE, steps=3, size=64),
-                              named(showcases, "reconstruction").outputs, about=("short",))
+    handler = streamed(functools.partial(show_reconstruction, backbone), OUTPUTS, 0)
+    values = {"image": EXAMPLE, "layer": "block3_conv3", "layer_set": None, "stretch": True, "steps": 3, "size": 64}
+    short = showcase.Showcase("reconstruction", lambda: handler(values), named(showcases, "reconstruction").outputs,
+                              about=("short",))
     chosen = [named(showcases, "activations"), named(showcases, "attribution"), short]
     store, lines = showcase.Store(tmp_path), []
-    showcase.fill(backbone, chosen, store, progress=lines.append)
+    fill.fill(backbone, chosen, store, progress=lines.append)
     assert len(lines) == 3 and not showcase.missing(backbone, chosen, store)
     for case in chosen:
         values = store.get(showcase.key(backbone, case))
@@ -89,7 +92,7 @@ def test_fill_stores_what_the_tabs_show(backbone, parts, tmp_path):
     assert len(grids) == 13 and np.asarray(Image.open(grids[0][0])).std() > 10
     status = store.get(showcase.key(backbone, short))[2]
     assert status.startswith("**Step 3 / 3**")
-    showcase.fill(backbone, chosen, store, progress=lines.append)
+    fill.fill(backbone, chosen, store, progress=lines.append)
     assert len(lines) == 3  # nothing computed twice
 
 
@@ -99,7 +102,7 @@ def test_final_keeps_a_streams_last_values():
         yield 2
         return "done"
 
-    assert showcase.final(stream) == (2, "done") and showcase.final(lambda: (3,)) == ((3,), "done")
+    assert fill.final(stream) == (2, "done") and fill.final(lambda: (3,)) == ((3,), "done")
 
 
 def test_a_run_cut_by_the_time_limit_is_not_kept(backbone, tmp_path):
@@ -109,7 +112,7 @@ def test_a_run_cut_by_the_time_limit_is_not_kept(backbone, tmp_path):
 
     store, lines = showcase.Store(tmp_path), []
     case = showcase.Showcase("cut", cut, [None])
-    showcase.fill(backbone, [case], store, progress=lines.append)
+    fill.fill(backbone, [case], store, progress=lines.append)
     assert showcase.missing(backbone, [case], store) == [case] and "not kept" in lines[-1]
 
 
@@ -120,16 +123,16 @@ def test_the_background_fill_runs_at_the_lowest_priority(monkeypatch):
         def __init__(self, command, cwd, preexec_fn):
             started.update(command=command, preexec_fn=preexec_fn)
 
-    monkeypatch.setattr(showcase.subprocess, "Popen", Popen)
-    monkeypatch.setattr(showcase.BUSY, "listeners", [])
+    monkeypatch.setattr(fill.subprocess, "Popen", Popen)
+    monkeypatch.setattr(fill.BUSY, "listeners", [])
     niced, asked = [], []
-    monkeypatch.setattr(showcase.os, "nice", niced.append)
-    monkeypatch.setattr(showcase, "c_library", lambda: type("libc", (), {"prctl": staticmethod(lambda *a: asked.append(a))}))
-    showcase.fill_in_background("hed")
-    assert started["command"][1:] == ["-m", "ui.showcase", "--weights", "hed"]
+    monkeypatch.setattr(fill.os, "nice", niced.append)
+    monkeypatch.setattr(fill, "c_library", lambda: type("libc", (), {"prctl": staticmethod(lambda *a: asked.append(a))}))
+    fill.fill_in_background("hed")
+    assert started["command"][1:] == ["-m", "ui.fill", "--weights", "hed"]
     started["preexec_fn"]()
-    assert niced == [19] and len(showcase.BUSY.listeners) == 1  # it pauses while visitors run
-    assert asked == [(showcase.PR_SET_PDEATHSIG, 9)]  # and ends with the server
+    assert niced == [19] and len(fill.BUSY.listeners) == 1  # it pauses while visitors run
+    assert asked == [(fill.PR_SET_PDEATHSIG, 9)]  # and ends with the server
 
 
 def test_the_background_fill_ends_with_the_server_that_started_it():
@@ -138,7 +141,7 @@ def test_the_background_fill_ends_with_the_server_that_started_it():
     import subprocess
     import sys
 
-    parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time; from ui.showcase import "
+    parent = subprocess.Popen([sys.executable, "-c", "import subprocess, sys, time; from ui.fill import "
                                "lowest_priority; child = subprocess.Popen(['sleep', '60'], preexec_fn=lowest_priority); "
                                "print(child.pid, flush=True); time.sleep(60)"], stdout=subprocess.PIPE, text=True)
     child = int(parent.stdout.readline())
@@ -153,7 +156,7 @@ def test_the_background_fill_ends_with_the_server_that_started_it():
 
 
 def test_a_failing_listener_never_refuses_a_run(monkeypatch):
-    from ui.common import BUSY, user_errors
+    from ui.runs import BUSY, user_errors
 
     def broken(busy):
         raise OSError("no such process")
@@ -167,15 +170,15 @@ def test_the_first_visit_shows_stored_results_and_one_photo_reaches_every_tab(ba
     """A fresh server whose store holds the Activations tab's examples: they are on the page as it
     opens, and nothing runs for it (no run is logged); one click on 'Use this photo in every tab' puts
     an upload into every tab."""
-    from ui import common
+    from ui import runs as run_log
 
     runs = []
-    monkeypatch.setattr(common, "log_run", lambda *run: runs.append(run))
+    monkeypatch.setattr(run_log, "log_run", lambda *run: runs.append(run))
     _, showcases = parts
     folder = tmp_path_factory.mktemp("warm")
     os.environ["VIZ_ATLAS_DIR"], before = str(folder), os.environ["VIZ_ATLAS_DIR"]
     try:
-        showcase.fill(backbone, [named(showcases, "activations"), named(showcases, "attribution")],
+        fill.fill(backbone, [named(showcases, "activations"), named(showcases, "attribution")],
                       showcase.Store(), progress=lambda line: None)
         server = serve(backbone)
         url = next(server)
@@ -243,12 +246,12 @@ def test_a_visitors_run_pauses_the_background_fill(monkeypatch):
     fill's process meanwhile (SIGSTOP, SIGCONT)."""
     import subprocess
 
-    from ui.common import BUSY, user_errors
+    from ui.runs import BUSY, user_errors
 
     assert BUSY.count == 0, BUSY.count
     process = subprocess.Popen(["sleep", "60"])
     heard = []
-    monkeypatch.setattr(BUSY, "listeners", [heard.append, functools.partial(showcase.pause, process)])
+    monkeypatch.setattr(BUSY, "listeners", [heard.append, functools.partial(fill.pause, process)])
 
     def state() -> str:
         """The process's state once it settles (signals are delivered asynchronously): T is stopped."""

@@ -47,8 +47,9 @@ def test_content_loss_is_the_mean_squared_feature_difference():
 
 def test_tv_weight_is_the_tutorials_summed_variation(backbone, photo):
     content01 = photo / 255.0
-    objective = S.transfer_objective(backbone, content01.astype(np.float32), content01.astype(np.float32),
-                                     ["block1_conv1"], ["block2_conv1"], S.Weights(0.0, 0.0, 30.0, normalized=False))
+    run = S.TransferRun(weights=S.Weights(0.0, 0.0, 30.0, normalized=False), style_layers=["block1_conv1"],
+                        content_layers=["block2_conv1"], fast=False)
+    objective = S.transfer_objective(backbone, content01.astype(np.float32), content01.astype(np.float32), run)
     image = tf.constant(content01[None], tf.float32)
     ours = objective({"block1_conv1": tf.zeros((1, 1, 1, 64)), "block2_conv1": tf.zeros((1, 1, 1, 128))}, image)
     np.testing.assert_allclose(ours["tv"].numpy(), 30.0 * tf.image.total_variation(image).numpy(), rtol=1e-4)
@@ -56,7 +57,7 @@ def test_tv_weight_is_the_tutorials_summed_variation(backbone, photo):
 
 def test_the_total_loss_falls_on_the_real_weights(backbone, photo):
     style = imagefiles.load_image(STYLES / "mosaic.jpg")
-    runs = list(S.style_transfer(backbone, photo, style, size=96, steps=12, every=1, coarse_to_fine_stages=False))
+    runs = list(S.style_transfer(backbone, photo, style, S.TransferRun(size=96, steps=12, every=1, stages=S.FULL_SIZE_ONLY)))
     totals = [sum(r.losses.values()) for r in runs]
     assert totals[-1] < 0.7 * totals[0]
     assert set(runs[-1].losses) == {"style", "content", "tv"}
@@ -71,7 +72,7 @@ def test_coarse_to_fine_starts_small_and_ends_at_full_size():
 
 def test_staged_run_ends_at_full_size(backbone, photo):
     style = imagefiles.load_image(STYLES / "swirls.jpg")
-    runs = list(S.style_transfer(backbone, photo, style, size=128, steps=10, every=2))
+    runs = list(S.style_transfer(backbone, photo, style, S.TransferRun(size=128, steps=10, every=2)))
     assert runs[-1].step == 10 and runs[-1].images[0].shape == (80, 128, 3)  # 85 rows snapped to 80
     assert runs[0].images[0].shape[1] == 32
 
@@ -90,8 +91,8 @@ def test_a_finer_stage_from_the_content_gets_back_some_of_its_detail(photo):
 
 def test_keeping_colours_keeps_the_contents_chroma(backbone, photo):
     style = imagefiles.load_image(STYLES / "circles.jpg")
-    final = list(S.style_transfer(backbone, photo, style, size=96, steps=6, every=6, keep_colors=True,
-                                  coarse_to_fine_stages=False))[-1].images[0]
+    final = list(S.style_transfer(backbone, photo, style, S.TransferRun(size=96, steps=6, every=6, keep_colors=True,
+                                                                        stages=S.FULL_SIZE_ONLY)))[-1].images[0]
     content = S.images.fit_long_side(photo, 96)
     chroma = lambda im: (S.images.to_float(im) @ S.YIQ.T)[..., 1:]  # noqa: E731
     assert np.abs(chroma(final) - chroma(content)).mean() < 0.02
@@ -100,8 +101,8 @@ def test_keeping_colours_keeps_the_contents_chroma(backbone, photo):
 
 def test_per_layer_mode_gives_one_panel_per_layer(backbone, photo):
     style = imagefiles.load_image(STYLES / "swirls.jpg")
-    runs = list(S.style_per_layer(backbone, photo, style, ["block1_conv1", "block3_conv1"], size=64, steps=4,
-                                  every=2))
+    runs = list(S.style_per_layer(backbone, photo, style, S.TransferRun(size=64, steps=4, every=2),
+                                  ["block1_conv1", "block3_conv1"]))
     assert runs[-1].captions == ["block1_conv1", "block3_conv1"] and len(runs[-1].images) == 2
     assert runs[-1].losses["style"] < 1.0  # below the content photo's own score
 
@@ -110,9 +111,9 @@ def test_per_layer_mode_gives_one_panel_per_layer(backbone, photo):
     ({"size": 2000}, "Output size must be between"),
     ({"steps": -1}, "Steps must be between"),
     ({"start": "random"}, "Start must be one of"),
-    ({"style_weight": -1}, "Style weight must be between"),
+    ({"style_strength": 5}, "Style strength must be between"),
     ({"style_scale": 5}, "Style scale must be between"),
 ])
 def test_limits_give_clear_errors(backbone, photo, kwargs, message):
     with pytest.raises(InputError, match=message):
-        next(S.style_transfer(backbone, photo, photo, **kwargs))
+        next(S.style_transfer(backbone, photo, photo, S.TransferRun(**kwargs)))

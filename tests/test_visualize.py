@@ -43,32 +43,33 @@ def test_unknown_class_with_a_classifier(classifier_backbone):
 
 @pytest.mark.parametrize("target", ["block3_conv1:7", "block4_conv2:100", "block2_conv2"])
 def test_the_objective_rises_in_a_few_steps(backbone, target):
-    runs = list(V.visualize(backbone, target, steps=12, size=64, every=4))
+    runs = list(V.visualize(backbone, V.VisualizationRun(target, steps=12, size=64, every=4)))
     assert runs[-1].responses[0] > runs[0].responses[0]
     assert runs[-1].images[0].shape == (64, 64, 3)
 
 
 def test_a_dead_channel_still_gets_a_gradient(backbone):
     # Pre-ReLU objective: starting from grey a channel that is silent still rises (its ReLU is off).
-    runs = list(V.visualize(backbone, "block5_conv3:3", steps=10, size=64, every=5, preset="raw"))
+    runs = list(V.visualize(backbone, V.VisualizationRun("block5_conv3:3", steps=10, size=64, every=5, preset="raw")))
     assert runs[-1].responses[0] > runs[0].responses[0]
     assert runs[-1].images[0].std() > 1
 
 
 def test_several_targets_in_one_batch_differ(backbone):
-    final = list(V.visualize(backbone, "block3_conv3:1, block3_conv3:2", steps=8, size=64, every=8))[-1]
+    final = list(V.visualize(backbone, V.VisualizationRun("block3_conv3:1, block3_conv3:2", steps=8, size=64, every=8)))[-1]
     assert len(final.images) == 2 and not np.array_equal(final.images[0], final.images[1])
 
 
 def test_class_targets_report_a_jittered_probability_at_the_end(classifier_backbone):
-    runs = list(V.visualize(classifier_backbone, ["tabby", "block3_conv1:0"], steps=6, size=64, every=3))
+    runs = list(V.visualize(classifier_backbone, V.VisualizationRun(["tabby", "block3_conv1:0"], steps=6, size=64,
+                                                                every=3)))
     assert runs[0].probabilities == [None, None]
     probability, none = runs[-1].probabilities
     assert 0.0 <= probability <= 1.0 and none is None
 
 
 def test_deepdream_starts_from_the_photo_over_octaves(backbone, photo):
-    runs = list(V.visualize(backbone, "block3_conv1", steps=6, size=96, start=photo, octaves=2, every=3))
+    runs = list(V.visualize(backbone, V.VisualizationRun("block3_conv1", steps=6, size=96, octaves=2, every=3), photo))
     assert [(r.step, r.images[0].shape[:2]) for r in runs] == [(1, (46, 69)), (3, (46, 69)), (4, (64, 96)),
                                                                (6, (64, 96))]
     first = runs[1].images[0].astype(float)
@@ -80,9 +81,10 @@ def test_octaves_share_the_steps():
 
 
 def test_presets_and_knobs():
-    assert V.settings_for("raw").parametrization == "pixels"
-    assert V.settings_for("lucid", jitter=0, blur=2.0).jitter == 0
+    assert V.VisualizationRun(preset="raw").chosen_look().parametrization == "pixels"
+    assert V.VisualizationRun(preset="custom", look=V.Look(jitter=0, blur=2.0)).chosen_look().jitter == 0
+    assert V.VisualizationRun(preset="lucid", look=V.Look(jitter=0)).chosen_look().jitter == 8  # a preset is as named
     with pytest.raises(InputError, match="Rotation must be between"):
-        V.settings_for("lucid", rotate=90)
+        V.VisualizationRun(preset="custom", look=V.Look(rotate=90)).chosen_look()
     with pytest.raises(InputError, match="Unknown preset"):
-        V.settings_for("fancy")
+        V.VisualizationRun("block1_conv1:0", steps=4, size=64, preset="fancy").checked()

@@ -1,22 +1,14 @@
 """Something finished on every tab at the first visit: each tab's default example, computed once by
 that tab's own handler and kept on disk beside the Microscope's tiles, shown as soon as a page opens.
-
-An idle server computes what is missing in a background process at the lowest CPU priority
-(`python -m ui.showcase`, started by `python app.py`), so only a first boot ever computes it;
-`python -m ui.showcase --out DIR` precomputes it with the atlas for a Hub dataset.
+What is missing is computed in the background (`ui.fill`).
 """
 
 from __future__ import annotations
 
-import argparse
-import functools
 import hashlib
 import json
 import os
 import shutil
-import signal
-import subprocess
-import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,16 +18,11 @@ import gradio as gr
 import numpy as np
 import pandas as pd
 
-from viz.io import atlas, imagefiles, patches
+from viz.io import cache, imagefiles, patches
 from viz.model import Backbone
 from viz.precision import fast_precision
-from viz.runtime import c_library
 
-from . import common
-from .common import BUSY
-
-PR_SET_PDEATHSIG = 1  # Linux prctl(2): the signal a child gets when its parent ends
-VERSION = "3"  # bump when a change to a handler changes what a stored result would show
+VERSION = "4"  # bump when a change to a handler changes what a stored result would show
 
 
 @dataclass
@@ -53,7 +40,7 @@ class Showcase:
 def key(backbone: Backbone, showcase: Showcase) -> str:
     """Everything that changes a stored result: weights, precision, the example's bytes, settings, code."""
     about = [digest(v) if isinstance(v, str) and os.path.isfile(v) else repr(v) for v in showcase.about]
-    fields = [showcase.name, atlas.weights_digest(backbone), fast_precision().name, VERSION, atlas.CODE_VERSION,
+    fields = [showcase.name, cache.weights_digest(backbone), fast_precision().name, VERSION, cache.CODE_VERSION,
               about]
     return showcase.name + "-" + hashlib.sha256(json.dumps(fields).encode()).hexdigest()[:16]
 
@@ -67,7 +54,7 @@ class Store:
     """Finished results on disk, one folder per key: the values as JSON, pictures and files beside."""
 
     def __init__(self, folder: str | os.PathLike | None = None):
-        self.folder = Path(folder or atlas.TileCache().folder) / atlas.SHOWCASE_FOLDER
+        self.folder = cache.cache_root(folder) / cache.SHOWCASE_FOLDER
         self.folder.mkdir(parents=True, exist_ok=True)
 
     def get(self, name: str) -> list | None:
@@ -117,18 +104,14 @@ def restored(value: dict, folder: Path):
     return content
 
 
-def final(run: Callable) -> tuple[object, str]:
-    """A handler's last values and how it ended: its return ("done"), or a stream's last yield and its
-    own return ("done" or "time limit")."""
-    result = run()
-    if not hasattr(result, "__next__"):
-        return result, "done"
-    last = None
-    while True:
-        try:
-            last = next(result)
-        except StopIteration as stop:
-            return last, stop.value or "done"
+def example_of(name: str, handler: Callable[[dict], object], form: dict, outputs: list, photos: dict,
+               show_photos: bool = True, settings: tuple = ()) -> Showcase:
+    """A tab's example: `handler` (which takes the form's values by name) with every widget of `form`
+    at the value it opens with, and the `photos` given by name (shown beside the result, unless
+    another example of the same tab shows them); `settings` are what else its result is made with."""
+    values = {n: component.value for n, component in form.items()} | photos
+    shown = {form[n]: photo for n, photo in photos.items()} if show_photos else {}
+    return Showcase(name, lambda: handler(values), outputs, shown, (*(values[n] for n in form), *settings))
 
 
 def wire_showcases(demo: gr.Blocks, backbone: Backbone, showcases: list[Showcase], store: Store) -> None:
@@ -154,66 +137,3 @@ def missing(backbone: Backbone, showcases: list[Showcase], store: Store) -> list
 def incomplete(backbone: Backbone, showcases: list[Showcase], store: Store) -> bool:
     """Whether a first visit lacks anything: a tab's example, or the unit pages' scanned patches."""
     return bool(missing(backbone, showcases, store)) or not patches.scanned(backbone, store.folder.parent)
-
-
-def fill(backbone: Backbone, showcases: list[Showcase], store: Store, progress=print) -> None:
-    """Compute and store every missing result (each tab's own handler, to its end)."""
-    for showcase in missing(backbone, showcases, store):
-        progress(f"showcase: computing {showcase.name}")
-        values, ending = final(showcase.run)
-        if ending == "done":
-            store.put(key(backbone, showcase), values)
-        else:  # an unfinished picture is never shown as the tab's example
-            progress(f"showcase: {showcase.name} ended by {ending}, not kept")
-
-
-def fill_in_background(weights: str | None) -> subprocess.Popen:
-    """Start `python -m ui.showcase` at the lowest CPU priority, paused whenever a visitor's run is in
-    progress (a niced process still takes the gaps between a run's steps, and shares the caches)."""
-    command = [sys.executable, "-m", "ui.showcase"] + (["--weights", weights] if weights else [])
-    process = subprocess.Popen(command, cwd=Path(__file__).resolve().parent.parent, preexec_fn=lowest_priority)
-    BUSY.listeners.append(functools.partial(pause, process))
-    return process
-
-
-def lowest_priority() -> None:
-    """In the child before it runs: the lowest CPU priority, and (on Linux) ended with the server that
-    started it, so that a stopped server leaves nothing computing behind."""
-    if hasattr(os, "nice"):
-        os.nice(19)
-    prctl = getattr(c_library(), "prctl", None)
-    if prctl is not None:
-        prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL))  # SIGKILL: it also ends a paused (stopped) child
-
-
-def pause(process: subprocess.Popen, busy: bool) -> None:
-    """Stop `process` while the server is busy, continue it when idle (where the system has signals)."""
-    if process.poll() is None and hasattr(signal, "SIGSTOP"):
-        process.send_signal(signal.SIGSTOP if busy else signal.SIGCONT)
-
-
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description="Compute the first visit's missing results.")
-    parser.add_argument("--weights", default=None, help="imagenet, hed or a weights file (default $VIZ_WEIGHTS)")
-    parser.add_argument("--out", default=None, help="the cache folder (default $VIZ_ATLAS_DIR)")
-    args = parser.parse_args(argv)
-    from app import build_parts
-    from viz.io.weights import load_backbone, resolve_source
-    from viz.runtime import configure_runtime
-
-    configure_runtime()
-    common.TIME_LIMIT = 0  # no visitor waits for these: every run goes to its end
-    if args.out:
-        os.environ[atlas.CACHE_ENV] = args.out
-    backbone = load_backbone(resolve_source(args.weights))
-    _, showcases = build_parts(backbone)
-    fill(backbone, showcases, Store(), progress=lambda line: print(line, flush=True))
-    cache_folder = atlas.TileCache().folder
-    if not patches.scanned(backbone, cache_folder):  # the unit pages' top patches
-        photos = patches.default_photos()
-        print(f"showcase: scanning {len(photos)} photos for each channel's strongest patches", flush=True)
-        patches.scan_and_save(backbone, photos, cache_folder, progress=lambda line: None)
-
-
-if __name__ == "__main__":
-    main()

@@ -6,114 +6,125 @@ import functools
 
 import gradio as gr
 
-from viz.io import imagefiles
 from viz import visualize as vis
-from viz.errors import SEED
+from viz.io import imagefiles
 from viz.model import Backbone
 from viz.targets import MAX_TARGETS
 
-from .common import (Dropdown, ImageInput, link_to, Radio, SharedPhoto, View, seed_box, share_button, slider, stream,
-                     target_suggestions, wire_run)
-from .showcase import Showcase
+from .links import unit_link
+from .photos import SharedPhoto, share_button
+from .runs import wire_run
+from .showcase import example_of
+from .streaming import Outputs, View, streamed
+from .tab import Page, Tab
+from .widgets import Dropdown, ImageInput, Radio, seed_box, slider, target_suggestions
 
-CUSTOM = "custom"
 STARTS = ("noise", "photo")  # the first is the default
-KNOBS = ("parametrization", *vis.KNOBS)  # a custom setting's knobs, in the order of the widgets
-WHAT_SCORES = {"class": "logit", "channel": "mean response", "layer": "RMS"}
-
-
-LUCID = vis.PRESETS[vis.DEFAULT_PRESET]  # the knobs' defaults
-
-
-def run_visualize(backbone: Backbone, targets: list[str] | str, steps: int = vis.CHANNEL_RUN.steps,
-                  size: int = vis.CHANNEL_RUN.size, preset: str = vis.DEFAULT_PRESET, start: str = STARTS[0],
-                  photo: str | None = None, octaves: int = vis.OCTAVES.default, seed: int = SEED.default,
-                  parametrization: str = LUCID.parametrization, lr: float = LUCID.lr, jitter: int = LUCID.jitter,
-                  scale: float = LUCID.scale, rotate: float = LUCID.rotate, blur: float = LUCID.blur,
-                  tv: float = LUCID.tv):
-    """Images that excite each target (class, layer:channel or layer), streamed as they form."""
-    knobs = dict(parametrization=parametrization, lr=lr, jitter=int(jitter), scale=scale, rotate=rotate,
-                 blur=blur, tv=tv) if preset == CUSTOM else {}
-    picture = imagefiles.load_image(photo) if start == STARTS[1] else None
-    run = vis.visualize(backbone, targets, steps=steps, size=size,
-                        preset=vis.DEFAULT_PRESET if preset == CUSTOM else preset,
-                        start=picture, octaves=octaves, seed=seed, **knobs)
-    return (yield from stream(run, visualization_view))
-
-
-def visualization_view(v: vis.Visualization) -> View:
-    """One captioned picture per target, saved under the target's name."""
-    gallery = [(im, caption(t, r, p)) for im, t, r, p in zip(v.images, v.targets, v.responses, v.probabilities)]
-    pngs = {t.text.replace(":", "_").replace(" ", "_"): im for im, t in zip(v.images, v.targets)}
-    return View(v.step, v.steps, v.seconds, gallery, pngs=pngs, note=unit_links(v.targets))
-
-
-def unit_links(targets: list[vis.Target]) -> str:
-    """Links that open each channel target's page in the Microscope (classes and layers have none)."""
-    links = [link_to(f"?unit={t.text}", t.text) for t in targets if t.kind == "channel"]
-    return " · in the Microscope: " + ", ".join(links) if links else ""
-
-
-def caption(target: vis.Target, response: float, probability: float | None) -> str:
-    """The target, how strongly it responds, and (at the end, for classes) its probability under jitter."""
-    text = f"{target.text} · {WHAT_SCORES[target.kind]} {response:.2f}"
-    return text + (f" · p = {probability:.2f} under jitter" if probability is not None else "")
-
-
+LOOK_RANGES = {"lr": vis.LR, "jitter": vis.JITTER, "scale": vis.SCALE, "rotate": vis.ROTATE, "blur": vis.BLUR,
+               "tv": vis.TV}  # a custom look's knobs after its parametrization, in the order of the widgets
+OUTPUTS = Outputs(shown=1, files=True)
 INTRO = ("**What does a unit want to see?** Starting from noise, the picture changes until a class, a channel "
          "or a whole layer responds as strongly as it can: the image it most wants to see ([Olah et al., *Feature "
          "Visualization*, Distill 2017](https://distill.pub/2017/feature-visualization/)). Try a channel such as "
          "`block4_conv3:42`, or start from your photo to dream (DeepDream).")
 
 
-def visualization_tab(backbone: Backbone) -> tuple[SharedPhoto, list[Showcase]]:
-    """The tab's widgets, wired to /visualize (the knobs follow the preset and vice versa); its
-    DeepDream photo (shared) and its finished example."""
+def show_pictures(backbone: Backbone, values: dict):
+    """Images that excite each target (class, layer:channel or layer), a View per snapshot."""
+    run = vis.VisualizationRun.of(values, look=vis.Look.of(values))
+    start = imagefiles.load_image(values["photo"]) if values["start"] == STARTS[1] else None
+    for state in vis.visualize(backbone, run, start):
+        yield visualization_view(state)
+
+
+def visualization_view(v: vis.Visualization) -> View:
+    """One captioned picture per target, saved under the target's name."""
+    gallery = [(im, caption(t, m, r, p))
+               for im, t, m, r, p in zip(v.images, v.targets, v.measures, v.responses, v.probabilities)]
+    pngs = {t.text.replace(":", "_").replace(" ", "_"): im for im, t in zip(v.images, v.targets)}
+    return View(v.step, v.steps, v.seconds, (gallery,), pngs=pngs, note=unit_links(v.targets))
+
+
+def unit_links(targets: list[vis.Target]) -> str:
+    """Links that open each channel target's page in the Microscope (classes and layers have none)."""
+    links = [unit_link(t.text) for t in targets if t.kind == "channel"]
+    return " · in the Microscope: " + ", ".join(links) if links else ""
+
+
+def caption(target: vis.Target, measure: str, response: float, probability: float | None) -> str:
+    """The target, how strongly it responds, and (at the end, for classes) its probability under jitter."""
+    text = f"{target.text} · {measure} {response:.2f}"
+    return text + (f" · p = {probability:.2f} under jitter" if probability is not None else "")
+
+
+def look_widgets() -> dict:
+    """A custom look's knobs, at the lucid preset's values."""
+    look = {"parametrization": Radio(list(vis.PARAMETRIZATIONS), value=vis.Look().parametrization,
+                                     label="Parametrization")}
+    return look | {name: slider(setting) for name, setting in LOOK_RANGES.items()}
+
+
+def settings_widgets(backbone: Backbone) -> tuple[dict, gr.Button]:
+    """The tab's inputs after the targets, by the names its handler and its API know them by; and the
+    button that shares the DeepDream photo."""
     defaults = vis.default_run(backbone)
+    form = {"steps": slider(vis.STEPS, value=defaults.steps), "size": slider(vis.SIZE, value=defaults.size),
+            "preset": Radio(list(vis.PRESETS) + [vis.CUSTOM], value=vis.DEFAULT_PRESET, label="Regularization",
+                            info="lucid: Fourier + decorrelated colour + transforms; raw: plain ascent.")}
+    with gr.Accordion("Start from a photo (DeepDream)", open=False):
+        form["start"] = Radio(list(STARTS), value=STARTS[0], label="Start from")
+        form["photo"] = ImageInput(type="filepath", label="Photo", height=200)
+        share = share_button()
+        form["octaves"] = slider(vis.OCTAVES)
+    with gr.Accordion("Knobs (used when Regularization is 'custom')", open=False):
+        look = look_widgets()
+    return form | {"seed": seed_box()} | look, share
+
+
+def build(page: Page) -> Tab:
+    """The tab, wired to /visualize (the knobs follow the preset and vice versa): its DeepDream photo
+    (shared) and its finished example."""
     with gr.Tab("Class visualization", id="visualization", elem_id="tab-visualization"):
         gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column(scale=1):
-                targets = Dropdown(target_suggestions(backbone), value=list(defaults.targets), multiselect=True,
-                                   allow_custom_value=True, max_choices=MAX_TARGETS,
+                targets = Dropdown(target_suggestions(page.backbone), value=list(vis.default_run(page.backbone).targets),
+                                   multiselect=True, allow_custom_value=True, max_choices=MAX_TARGETS,
                                    label=f"Targets (up to {MAX_TARGETS})",
                                    info="Type to search; any channel works, e.g. block4_conv1:311.")
                 with gr.Row():
-                    run = gr.Button("Visualize", variant="primary")
-                    stop = gr.Button("Stop", variant="stop")
-                steps = slider(vis.STEPS, value=defaults.steps)
-                size = slider(vis.SIZE, value=defaults.size)
-                preset = Radio(list(vis.PRESETS) + [CUSTOM], value=vis.DEFAULT_PRESET, label="Regularization",
-                                  info="lucid: Fourier + decorrelated colour + transforms; raw: plain ascent.")
-                with gr.Accordion("Start from a photo (DeepDream)", open=False):
-                    start = Radio(list(STARTS), value=STARTS[0], label="Start from")
-                    photo = ImageInput(type="filepath", label="Photo", height=200)
-                    shared = SharedPhoto(photo, share_button())
-                    octaves = slider(vis.OCTAVES)
-                with gr.Accordion("Knobs (used when Regularization is 'custom')", open=False):
-                    knobs = [Radio(list(vis.PARAMETRIZATIONS), value=LUCID.parametrization, label="Parametrization")]
-                    knobs += [slider(vis.KNOBS[name], value=getattr(LUCID, name)) for name in KNOBS[1:]]
-                seed = seed_box()
+                    run, stop = gr.Button("Visualize", variant="primary"), gr.Button("Stop", variant="stop")
+                settings, share = settings_widgets(page.backbone)
             with gr.Column(scale=2):
-                gallery = gr.Gallery(label="What the targets want to see (captions: how strongly each responds; "
-                                           "on a photo, a channel's mean rarely passes a few units)", columns=3,
-                                     height=520,
-                                     object_fit="contain", elem_id="visualizations", format="png")
-                status = gr.Markdown(elem_id="visualization-status")
-                files = gr.File(label="Download the final images", file_count="multiple")
-        handler = functools.partial(run_visualize, backbone)
-        wire_run(run, stop, handler, [targets, steps, size, preset, start, photo, octaves, seed] + knobs,
-                 [gallery, status, files], "visualize")
-        preset.input(show_preset, inputs=[preset], outputs=knobs, api_visibility="private")
-        for knob in knobs:  # touching a knob means a custom setting
-            knob.input(lambda: CUSTOM, outputs=[preset], api_visibility="private")
-    showcase = Showcase("visualization", lambda: handler(list(defaults.targets), defaults.steps, defaults.size),
-                        [gallery, status, files], {}, (defaults,))
-    return shared, [showcase]
+                outputs = results()
+    form = {"targets": targets} | settings
+    handler = streamed(functools.partial(show_pictures, page.backbone), OUTPUTS, page.time_limit)
+    wire_run(run, stop, handler, form, outputs, "visualize")
+    follow_the_preset(form)
+    return Tab(SharedPhoto(form["photo"], share), [example_of("visualization", handler, form, outputs, {})])
+
+
+def results() -> list:
+    """Where the run shows: the gallery, the status line, the files."""
+    return [gr.Gallery(label="What the targets want to see (captions: how strongly each responds; on a photo, a "
+                             "channel's mean rarely passes a few units)", columns=3, height=520, object_fit="contain",
+                       elem_id="visualizations", format="png"),
+            gr.Markdown(elem_id="visualization-status"),
+            gr.File(label="Download the final images", file_count="multiple")]
+
+
+def follow_the_preset(form: dict) -> None:
+    """Choosing a preset sets the knobs to what it uses (so people see what it does); touching a knob
+    makes the look custom."""
+    knobs = [form[name] for name in ("parametrization", *LOOK_RANGES)]
+    form["preset"].input(show_preset, inputs=[form["preset"]], outputs=knobs, api_visibility="private")
+    for knob in knobs:
+        knob.input(lambda: vis.CUSTOM, outputs=[form["preset"]], api_visibility="private")
 
 
 def show_preset(preset: str):
-    """Set the knobs to what a preset uses, so people see what it does."""
-    if preset == CUSTOM:
-        return [gr.skip()] * len(KNOBS)
-    return [getattr(vis.PRESETS[preset], knob) for knob in KNOBS]
+    """The knobs as a preset sets them (unchanged for the custom look)."""
+    if preset == vis.CUSTOM:
+        return [gr.skip()] * (1 + len(LOOK_RANGES))
+    look = vis.PRESETS[preset]
+    return [look.parametrization] + [getattr(look, name) for name in LOOK_RANGES]

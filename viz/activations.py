@@ -9,45 +9,55 @@ import tensorflow as tf
 
 from . import images
 from .errors import InputError, Range, quoted
-from .model import Backbone, conv_layers, features, imagenet_labels, pool_layers
+from .knobs import Knobs, choice, knob
+from .model import LAST_CONV, Backbone, conv_layers, features, imagenet_labels, pool_layers
 from .runtime import two_at_a_time
 
 ORDERS = ("mean activation", "channel index")
 VIEWS = ("feature maps", "overlay on image")
 GRID_WIDTH = 1100  # px budget of a grid's width: keeps 13 grids light in a browser
 MAX_CELL, MIN_CELL = 64, 24
-HEAT_LAYER = "block5_conv3"
 CHANNELS = Range("Channels per layer", 1, 512, 64)  # 64: an 8×8 grid
 RESOLUTION = Range("Resolution", 128, 448, 224, step=16, label="Resolution (long side, px)")
+
+
+@dataclass(frozen=True)
+class ActivationsRun(Knobs):
+    """What the Activations view shows: which layers (default: every conv layer; each once), how many
+    channels a grid, in which order, as maps or laid over the photo, at what resolution (long side)."""
+
+    layers: tuple[str, ...] = ()
+    top: int = knob(CHANNELS)
+    order: str = choice("Channel order", ORDERS)
+    view: str = choice("View", VIEWS)
+    resolution: int = knob(RESOLUTION)
+
+
+DEFAULT_RUN = ActivationsRun()
 
 
 @dataclass
 class Activations:
     """Everything the Activations tab shows, as numpy images and plain values."""
 
+    photo: np.ndarray  # as the network saw it (uint8)
     grids: list[tuple[np.ndarray, str]]  # (grid image, caption) per layer
     heatmap: np.ndarray  # block5 channel sum over the photo
     top5: list[tuple[str, float]] | None  # (label, probability), None without a classifier
     fc2: np.ndarray | None  # the 4096 fc2 values as a 64×64 picture
 
 
-def activations(
-    backbone: Backbone,
-    photo: np.ndarray,
-    layers=None,
-    *,
-    top: int = CHANNELS.default,
-    order: str = ORDERS[0],
-    view: str = VIEWS[0],
-) -> Activations:
-    """Feature maps of `layers` (default: every conv layer; each once) for a uint8 RGB photo, one grid each."""
-    layers, top = check_map_layers(backbone, layers), CHANNELS.check(top)
-    maps = features(backbone, images.to_float(photo)[None], layers + [HEAT_LAYER])
-    overlay = photo if view == VIEWS[1] else None
-    grids = two_at_a_time(lambda name: layer_grid(name, maps[name][0], top, order, overlay), layers)
-    heat = block_heatmap(photo, maps[HEAT_LAYER][0])
+def activations(backbone: Backbone, photo: np.ndarray, run: ActivationsRun = DEFAULT_RUN) -> Activations:
+    """Feature maps of the run's layers for a uint8 RGB photo (fitted to its resolution), a grid each."""
+    run = run.checked()
+    layers = check_map_layers(backbone, run.layers)
+    photo = images.fit_for_network(photo, run.resolution)
+    maps = features(backbone, images.to_float(photo)[None], layers + [LAST_CONV])
+    overlay = photo if run.view == VIEWS[1] else None
+    grids = two_at_a_time(lambda name: layer_grid(name, maps[name][0], run.top, run.order, overlay), layers)
+    heat = block_heatmap(photo, maps[LAST_CONV][0])
     top5, fc2 = classify(backbone, photo) if backbone.has_classifier else (None, None)
-    return Activations(grids, heat, top5, fc2)
+    return Activations(photo, grids, heat, top5, fc2)
 
 
 def check_map_layers(backbone: Backbone, layers) -> list[str]:
@@ -86,11 +96,14 @@ def grid_layout(maps: np.ndarray, top: int, order: str) -> tuple[np.ndarray, int
     return chosen, columns, cell_shape(*maps.shape[:2], columns)
 
 
-def channel_at(backbone: Backbone, photo: np.ndarray, layer: str, top: int, order: str, x: int, y: int) -> int | None:
+def channel_at(backbone: Backbone, photo: np.ndarray, layer: str, run: ActivationsRun, x: int, y: int) -> int | None:
     """The channel drawn at pixel (x, y) of `layer`'s grid for this photo (laid out as `layer_grid`
-    lays it out), or None between cells: how a click on a grid becomes a unit."""
+    lays it out, with the run's channels, order and resolution), or None between cells: how a click
+    on a grid becomes a unit."""
+    run = run.checked()
+    photo = images.fit_for_network(photo, run.resolution)
     maps = features(backbone, images.to_float(photo)[None], [layer])[layer][0]
-    chosen, columns, (h, w) = grid_layout(maps, top, order)
+    chosen, columns, (h, w) = grid_layout(maps, run.top, run.order)
     gap = images.GRID_GAP
     row, column = (y - gap) // (h + gap), (x - gap) // (w + gap)
     inside = 0 <= column < columns and (y - gap) % (h + gap) < h and (x - gap) % (w + gap) < w

@@ -16,12 +16,12 @@ import numpy as np
 import tensorflow as tf
 
 from . import images
-from .errors import InputError, Range, check_seed, quoted
-from .model import Backbone, check_conv_layer, features, imagenet_labels, network
+from .errors import SEED, InputError, Range, quoted
+from .knobs import Knobs, knob
+from .model import LAST_CONV, Backbone, check_conv_layer, features, imagenet_labels, network
 from .targets import Target, parse_target
 
 METHODS = ("Grad-CAM", "Grad-CAM++", "gradient", "SmoothGrad")
-DEFAULT_LAYER = "block5_conv3"
 NOISE = Range("Noise level", 0.0, 0.5, 0.15, step=0.01, label="SmoothGrad noise (× value range)")
 # 6 noisy copies keep the map (rank correlation with 64 float32 copies of another seed: see
 # benchmarks/attribution.py) in a few seconds on the slowest CPU class.
@@ -42,6 +42,11 @@ class Attribution:
     maps: dict[str, np.ndarray]  # method -> (H, W) in [0, 1]
     photo: np.ndarray  # the image the maps belong to (uint8)
 
+    @property
+    def measure(self) -> str:
+        """What `score` is, in words (see `score`)."""
+        return MEASURES[self.target.kind]
+
 
 def resolve_targets(backbone: Backbone, photo01: np.ndarray, target: str | None, top: int = TOP.default
                     ) -> list[Target]:
@@ -58,31 +63,37 @@ def resolve_targets(backbone: Backbone, photo01: np.ndarray, target: str | None,
     return [Target(labels[i], "class", "predictions", int(i)) for i in best]
 
 
-def attribution(
-    backbone: Backbone,
-    photo: np.ndarray,
-    target: str | None = None,
-    *,
-    methods=METHODS,
-    layer: str = DEFAULT_LAYER,
-    noise: float = NOISE.default,
-    samples: int = SAMPLES.default,
-    top: int = TOP.default,
-    size: int = SIZE.default,
-    seed: int = 0,
-) -> list[Attribution]:
-    """Heat maps of `methods` for the target (or the top classes) on a uint8 RGB photo."""
-    methods = [methods] if isinstance(methods, str) else list(methods or METHODS)
+@dataclass(frozen=True)
+class AttributionRun(Knobs):
+    """An attribution's knobs: its target (a class, `layer:channel` or a layer; empty: the top classes,
+    with the classifier), its methods, Grad-CAM's layer, SmoothGrad's noise (× the value range) and
+    samples, how many top classes, the photo's long side and the seed."""
+
+    target: str = ""
+    methods: tuple[str, ...] = METHODS
+    layer: str = LAST_CONV
+    noise: float = knob(NOISE)
+    samples: int = knob(SAMPLES)
+    top: int = knob(TOP)
+    size: int = knob(SIZE)
+    seed: int = knob(SEED)
+
+
+DEFAULT_RUN = AttributionRun()
+
+
+def attribution(backbone: Backbone, photo: np.ndarray, run: AttributionRun = DEFAULT_RUN) -> list[Attribution]:
+    """Heat maps of the run's methods for its target (or the top classes) on a uint8 RGB photo."""
+    run = run.checked()
+    methods = [run.methods] if isinstance(run.methods, str) else list(run.methods or METHODS)
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
         raise InputError(f"Unknown method {quoted(unknown[0])}; use {', '.join(METHODS)}.")
-    noise, samples, size = NOISE.check(noise), SAMPLES.check(samples), SIZE.check(size)
-    seed = check_seed(seed)
-    picture = images.fit_for_network(photo, size)  # the network squashes it to 224² for a class
+    picture = images.fit_for_network(photo, run.size)  # the network squashes it to 224² for a class
     x = images.to_float(picture)[None]
     results = []
-    for chosen in resolve_targets(backbone, x[0], target, top):
-        cam_layer = gradcam_layer(backbone, chosen, layer)
+    for chosen in resolve_targets(backbone, x[0], run.target, run.top):
+        cam_layer = gradcam_layer(backbone, chosen, run.layer)
         scores, acts, act_grads, pixel_grads = score_gradients(backbone, x, chosen, cam_layer)
         maps = {}
         if "Grad-CAM" in methods:
@@ -92,7 +103,7 @@ def attribution(
         if "gradient" in methods:
             maps["gradient"] = saliency(pixel_grads[0])
         if "SmoothGrad" in methods:
-            maps["SmoothGrad"] = smoothgrad(backbone, x[0], chosen, noise, samples, seed)
+            maps["SmoothGrad"] = smoothgrad(backbone, x[0], chosen, run.noise, run.samples, run.seed)
         results.append(Attribution(chosen, float(scores.numpy()[0]), cam_layer, maps, picture))
     return results
 
@@ -102,6 +113,9 @@ def gradcam_layer(backbone: Backbone, target: Target, layer: str) -> str:
     names = backbone.layer_names
     check_conv_layer(backbone, layer, "Grad-CAM needs")
     return layer if names.index(layer) <= names.index(target.layer) else target.layer
+
+
+MEASURES = {"class": "logit", "channel": "mean activation", "layer": "mean activation"}
 
 
 def score(outputs: dict, target: Target) -> tf.Tensor:

@@ -7,22 +7,23 @@ of a place in the photo (the channels that fire most there).
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from . import images
 from .engine import objectives
 from .attribution import resolve_targets, score_gradients
-from .errors import InputError, Range, check_seed, quoted
-from .model import Backbone, check_conv_layer, features
+from .errors import SEED, InputError, Range, quoted
+from .knobs import Knobs, knob
+from .model import LAST_CONV, Backbone, check_conv_layer, features
 from .targets import Target
-from .visualize import PRESETS, pictures
+from .visualize import VisualizationRun, pictures
 
-DEFAULT_LAYER = "block5_conv3"  # where a few groups explain most of the activations (benchmarks/blocks.py)
 GROUPS = Range("Groups", 2, 12, 6)
 PHOTO_SIDE = 224
-PICTURE_STEPS, PICTURE_SIZE = 100, 96  # every group's picture within the AVX2 float32 budget (benchmarks/blocks.py)
+# Every group's picture within the AVX2 float32 budget (benchmarks/blocks.py).
+PICTURES = VisualizationRun(steps=100, size=96)
 TOP_CHANNELS = 5
 COLOURS = np.array([[230, 25, 75], [60, 180, 75], [255, 200, 25], [0, 130, 200], [245, 130, 48], [145, 30, 180],
                     [70, 240, 240], [240, 50, 230], [170, 110, 40], [0, 128, 128], [128, 128, 0], [0, 0, 128]],
@@ -66,18 +67,27 @@ def factorize(acts: np.ndarray, groups: int, seed: int = 0) -> tuple[np.ndarray,
     return w, h, explained
 
 
-def neuron_groups(backbone: Backbone, photo: np.ndarray, layer: str = DEFAULT_LAYER, groups: int = GROUPS.default,
-                  target: str | None = None, seed: int = 0) -> NeuronGroups:
+@dataclass(frozen=True)
+class GroupsRun(Knobs):
+    """Neuron groups' knobs: the conv layer, how many groups, what they add to (a channel or layer at
+    or after the layer, or a class; empty: the top classes with the classifier, nothing without), the seed."""
+
+    layer: str = LAST_CONV
+    groups: int = knob(GROUPS)
+    target: str = ""
+    seed: int = knob(SEED)
+
+
+def neuron_groups(backbone: Backbone, photo: np.ndarray, run: GroupsRun = GroupsRun()) -> NeuronGroups:
     """The photo's neuron groups at a conv layer, and what each adds to the target (or, with the
     classifier and no target, to the top classes; without either, nothing)."""
-    layer = check_conv_layer(backbone, layer, "The building blocks need")
-    groups = GROUPS.check(groups)
-    seed = check_seed(seed)
+    run = run.checked()
+    layer = check_conv_layer(backbone, run.layer, "The building blocks need")
     picture, acts = seen_at(backbone, photo, layer)
     x = images.to_float(picture)[None]
-    w, h, explained = factorize(acts.reshape(-1, acts.shape[-1]), groups, seed)
-    maps = w.T.reshape(groups, *acts.shape[:2])
-    chosen = resolve_targets(backbone, x[0], target, top=3) if target or backbone.has_classifier else []
+    w, h, explained = factorize(acts.reshape(-1, acts.shape[-1]), run.groups, run.seed)
+    maps = w.T.reshape(run.groups, *acts.shape[:2])
+    chosen = resolve_targets(backbone, x[0], run.target, top=3) if run.target or backbone.has_classifier else []
     contributions = {t.text: contribution(backbone, x, t, layer, w, h) for t in chosen}
     return NeuronGroups(layer, picture, maps.astype(np.float32), h.astype(np.float32), explained, contributions)
 
@@ -112,12 +122,11 @@ def weights_for(acts: np.ndarray, h: np.ndarray) -> np.ndarray:
     return w
 
 
-def group_directions_pictures(backbone: Backbone, groups: NeuronGroups, steps: int = PICTURE_STEPS,
-                              size: int = PICTURE_SIZE, seed: int = 0):
+def group_directions_pictures(backbone: Backbone, groups: NeuronGroups, run: VisualizationRun = PICTURES):
     """What each group wants to see: pictures that maximize the activations along its direction,
-    one batch; yields (step, pictures, responses) as they form."""
+    one batch (the run's steps, size and seed); yields (step, pictures, responses) as they form."""
     objective = objectives.direction(groups.layer, groups.directions)
-    for snapshot in pictures(backbone, objective, len(groups.directions), steps, size, PRESETS["lucid"], seed):
+    for snapshot in pictures(backbone, objective, len(groups.directions), run):
         yield snapshot.step, list(snapshot.images), [-float(v) for v in snapshot.losses["direction"]]
 
 
@@ -148,17 +157,27 @@ X, Y = Range("x", 0.0, 1.0, 0.5), Range("y", 0.0, 1.0, 0.5)
 ENTRIES = Range("Channels", 1, 32, 8)
 
 
-def dictionary(backbone: Backbone, photo: np.ndarray, layer: str, x: float = X.default, y: float = Y.default,
-               count: int = ENTRIES.default) -> list[tuple[int, float]]:
-    """The semantic dictionary of a place: the `count` channels of `layer` that fire most at (x, y),
-    given as fractions of the photo's width and height, with their activations."""
-    layer = check_conv_layer(backbone, layer, "The building blocks need")
-    x, y, count = X.check(x), Y.check(y), ENTRIES.check(count)
+@dataclass(frozen=True)
+class Place(Knobs):
+    """Where the semantic dictionary looks: a conv layer, a place (fractions of the photo's width and
+    height), how many channels it lists."""
+
+    layer: str = LAST_CONV
+    x: float = knob(X)
+    y: float = knob(Y)
+    count: int = knob(ENTRIES)
+
+
+def dictionary(backbone: Backbone, photo: np.ndarray, place: Place = Place()) -> list[tuple[int, float]]:
+    """The semantic dictionary of a place: the `count` channels of the layer that fire most there,
+    with their activations."""
+    place = place.checked()
+    layer = check_conv_layer(backbone, place.layer, "The building blocks need")
     _, acts = seen_at(backbone, photo, layer)
-    row = min(int(y * acts.shape[0]), acts.shape[0] - 1)
-    column = min(int(x * acts.shape[1]), acts.shape[1] - 1)
+    row = min(int(place.y * acts.shape[0]), acts.shape[0] - 1)
+    column = min(int(place.x * acts.shape[1]), acts.shape[1] - 1)
     vector = acts[row, column]
-    order = np.argsort(-vector)[:count]
+    order = np.argsort(-vector)[:place.count]
     return [(int(c), float(vector[c])) for c in order]
 
 
@@ -178,7 +197,18 @@ def sized_by_activation(pictures: list[np.ndarray], values: list[float], least: 
 
 
 CELLS = Range("Cells", 2, 10, 8, label="Activation grid: cells along the long side")
-CELL_STEPS, CELL_SIZE = 96, 64
+CELL_PICTURES = VisualizationRun(steps=96, size=64)  # a cell's picture
+
+
+@dataclass(frozen=True)
+class GridRun(Knobs):
+    """The activation grid's knobs: the conv layer, the cells along the photo's long side, the seed;
+    and how each cell's picture is made."""
+
+    layer: str = LAST_CONV
+    cells: int = knob(CELLS)
+    seed: int = knob(SEED)
+    pictures: VisualizationRun = CELL_PICTURES
 
 
 @dataclass
@@ -187,6 +217,7 @@ class ActivationGrid:
 
     step: int
     steps: int
+    seconds: float
     rows: int
     columns: int
     cells: list[np.ndarray]  # uint8, row by row
@@ -206,17 +237,17 @@ def cell_vectors(acts: np.ndarray, cells: int) -> tuple[np.ndarray, int, int]:
     return np.stack(vectors), rows, columns
 
 
-def activation_grid(backbone: Backbone, photo: np.ndarray, layer: str = DEFAULT_LAYER, cells: int = CELLS.default,
-                    steps: int = CELL_STEPS, size: int = CELL_SIZE, seed: int = 0):
+def activation_grid(backbone: Backbone, photo: np.ndarray, run: GridRun = GridRun()):
     """What the network sees at each place of the photo: for each cell of a grid, a picture of the
     activation vector there (its direction, times the cosine: Lucid's activation grid), all cells in one
     batch; yields an ActivationGrid as the pictures form."""
-    layer = check_conv_layer(backbone, layer, "The building blocks need")
-    cells = CELLS.check(cells)
-    seed = check_seed(seed)
+    run = run.checked()
+    layer = check_conv_layer(backbone, run.layer, "The building blocks need")
     _, acts = seen_at(backbone, photo, layer)
-    vectors, rows, columns = cell_vectors(acts, cells)
+    vectors, rows, columns = cell_vectors(acts, run.cells)
     objective = objectives.direction(layer, vectors + 1e-6, cosine_power=1.0)
-    for snapshot in pictures(backbone, objective, len(vectors), steps, size, PRESETS["lucid"], seed):
+    made = replace(run.pictures, seed=run.seed)
+    for snapshot in pictures(backbone, objective, len(vectors), made):
         shown = np.stack(snapshot.images)
-        yield ActivationGrid(snapshot.step, steps, rows, columns, list(shown), images.tile(shown, columns, gap=1))
+        yield ActivationGrid(snapshot.step, made.steps, snapshot.seconds, rows, columns, list(shown),
+                             images.tile(shown, columns, gap=1))

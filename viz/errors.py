@@ -31,11 +31,6 @@ def check_range(name: str, value, low, high):
     return number
 
 
-def check_seed(seed) -> int:
-    """A random seed as an int, or an InputError: runs feed it to TensorFlow as a 64-bit integer."""
-    return SEED.check(seed)
-
-
 def check_choice(name: str, value, choices):
     """`value` if it is one of `choices`, else an InputError naming them."""
     if value not in choices:

@@ -16,6 +16,7 @@ WHITE = (255, 255, 255)
 SEPARATOR = (40, 40, 40)
 GRID_GAP = 2  # px between and around the cells of a tiled grid
 SNAP = 16  # px: the sides of what the network sees are multiples of this (see fit_for_network)
+MAX_PIXELS = 40_000_000  # larger uploads are refused before they are decoded (viz.io.imagefiles)
 
 
 def as_unit_range(array: np.ndarray) -> np.ndarray:
@@ -181,3 +182,10 @@ def fit_height(image: np.ndarray, height: int) -> np.ndarray:
     return resize(image, (height, max(1, round(w * height / h))))
 
 
+def crop_square(picture: np.ndarray, centre: tuple[float, float], size: int, shown: int = 128) -> np.ndarray:
+    """The `size`-px square around `centre` (row, column), clipped to the picture, shown at `shown` px."""
+    h, w = picture.shape[:2]
+    half = size / 2
+    top, left = int(max(0, round(centre[0] - half))), int(max(0, round(centre[1] - half)))
+    bottom, right = int(min(h, round(centre[0] + half))), int(min(w, round(centre[1] + half)))
+    return fit_long_side(picture[top:bottom, left:right], shown)

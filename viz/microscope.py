@@ -1,7 +1,7 @@
 """The Microscope's pictures and measurements of one channel, without any cache: how a channel's
-picture is made (TileSettings) and made for a batch of channels, where a unit fires on a photo, its
-receptive field, and the photos' patches where it fires most. `viz.io.atlas` keeps them on disk and
-assembles the pages. Inspired by OpenAI's Microscope (2020), which showed VGG19 and others this way.
+picture is made (TileSettings) and made for a batch of channels, where a unit fires on a photo, and
+the photos' patches where it fires most. `viz.atlas` keeps them in the picture cache and assembles
+the pages. Inspired by OpenAI's Microscope (2020), which showed VGG19 and others this way.
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ import numpy as np
 from . import images
 from .activations import block_heatmap
 from .errors import InputError, quoted
-from .model import Backbone, conv_layers, features
+from .model import Backbone, conv_layers, features, receptive_field
 from .targets import parse_target
-from .visualize import visualize
+from .visualize import VisualizationRun, visualize
 
-DEFAULT_LAYER = "block5_conv3"  # the atlas a visitor meets first
 # The unit page looks at a photo this large at most (long side, px): uploads may reach 40 megapixels,
 # and the network's time and memory grow with the pixels it sees.
 PHOTO_SIDE = 448
@@ -36,13 +35,14 @@ class TileSettings:
 TILE = TileSettings()
 UNIT = TileSettings(size=160, steps=160)  # the unit page's large pictures (seeds 0 and 1)
 EXTRAS = TileSettings(size=128, steps=128)  # its diverse pictures and its negative
-CARICATURE = dict(steps=48, size=224, octaves=2)  # its DeepDream of the unit, from the photo
+CARICATURE = VisualizationRun(steps=48, size=224, octaves=2, every=48)  # its DeepDream of the unit, from the photo
 
 
 def render(backbone: Backbone, layer: str, channels: list[int], settings: TileSettings) -> list[np.ndarray]:
     """Feature visualizations of several channels of a layer, one batch."""
-    *_, final = visualize(backbone, [f"{layer}:{c}" for c in channels], steps=settings.steps, size=settings.size,
-                          preset=settings.preset, seed=settings.seed, every=settings.steps)
+    run = VisualizationRun(tuple(f"{layer}:{c}" for c in channels), settings.steps, settings.size, settings.preset,
+                           seed=settings.seed, every=settings.steps)
+    *_, final = visualize(backbone, run)
     return final.images
 
 
@@ -60,23 +60,6 @@ def activation_map(backbone: Backbone, layer: str, channel: int, photo: np.ndarr
     return float(maps.mean()), block_heatmap(photo, maps)
 
 
-def receptive_field(backbone: Backbone, layer: str) -> tuple[int, int, float]:
-    """(size, stride, offset) of `layer`'s units in input pixels: unit (i, j) sees the square of
-    `size` centred on (offset + i·stride, offset + j·stride)."""
-    size, stride, offset = 1, 1, 0.0
-    for item in backbone.convolutional.layers[1:]:
-        config = item.get_config()
-        kernel = (config.get("kernel_size") or config.get("pool_size"))[0]
-        step = config["strides"][0] if config.get("strides") else kernel
-        pad = (kernel - 1) / 2 if config.get("padding") == "same" else 0.0
-        size += (kernel - 1) * stride
-        offset += ((kernel - 1) / 2 - pad) * stride
-        stride *= step
-        if item.name == layer:
-            return size, stride, offset
-    raise InputError(f"Unknown layer {quoted(layer)}.")
-
-
 def top_patches(backbone: Backbone, layer: str, channel: int, photos: dict[str, np.ndarray], count: int,
                 side: int = 224) -> list[tuple[np.ndarray, str, float]]:
     """The `count` strongest activations of the channel over the photos (at most two per photo, not
@@ -88,7 +71,7 @@ def top_patches(backbone: Backbone, layer: str, channel: int, photos: dict[str, 
         values = features(backbone, images.to_float(picture)[None], [layer])[layer][0, ..., channel]
         for i, j in strongest(values, 2, max(1, size // (2 * stride))):
             centre = (offset + i * stride, offset + j * stride)
-            found.append((crop_square(picture, centre, size), name, float(values[i, j]), (i, j)))
+            found.append((images.crop_square(picture, centre, size), name, float(values[i, j]), (i, j)))
     found.sort(key=lambda item: -item[2])
     return [(crop, name, value) for crop, name, value, _ in found[:count]]
 
@@ -103,12 +86,3 @@ def strongest(values: np.ndarray, count: int, apart: int) -> list[tuple[int, int
             if len(chosen) == count:
                 break
     return chosen
-
-
-def crop_square(picture: np.ndarray, centre: tuple[float, float], size: int, shown: int = 128) -> np.ndarray:
-    """The `size`-px square around `centre` (row, column), clipped to the picture, shown at `shown` px."""
-    h, w = picture.shape[:2]
-    half = size / 2
-    top, left = int(max(0, round(centre[0] - half))), int(max(0, round(centre[1] - half)))
-    bottom, right = int(min(h, round(centre[0] + half))), int(min(w, round(centre[1] + half)))
-    return images.fit_long_side(picture[top:bottom, left:right], shown)

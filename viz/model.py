@@ -18,6 +18,7 @@ from .errors import InputError, quoted
 from .precision import fast_precision
 
 CLASSIFIER_SIDE = 224  # VGG16's classifier only accepts 224×224 inputs
+LAST_CONV = "block5_conv3"  # the deepest conv layer: where most views look first
 HEAD_LAYERS = ("flatten", "fc1", "fc2", "predictions")
 MAX_LAYERS = 6  # layers one run compares or combines at once
 INPUT = "input"  # the extractor's name for the preprocessed image itself
@@ -147,6 +148,23 @@ def build_extractor(backbone: Backbone, names: tuple) -> keras.Model:
 def features(backbone: Backbone, images01, names) -> dict[str, np.ndarray]:
     """Activations of `names` for a batch of [0, 1] RGB images (any size), as numpy arrays."""
     return {name: np.asarray(value) for name, value in network(backbone, names)(images01).items()}
+
+
+def receptive_field(backbone: Backbone, layer: str) -> tuple[int, int, float]:
+    """(size, stride, offset) of `layer`'s units in input pixels: unit (i, j) sees the square of
+    `size` centred on (offset + i·stride, offset + j·stride)."""
+    size, stride, offset = 1, 1, 0.0
+    for item in backbone.convolutional.layers[1:]:
+        config = item.get_config()
+        kernel = (config.get("kernel_size") or config.get("pool_size"))[0]
+        step = config["strides"][0] if config.get("strides") else kernel
+        pad = (kernel - 1) / 2 if config.get("padding") == "same" else 0.0
+        size += (kernel - 1) * stride
+        offset += ((kernel - 1) / 2 - pad) * stride
+        stride *= step
+        if item.name == layer:
+            return size, stride, offset
+    raise InputError(f"Unknown layer {quoted(layer)}.")
 
 
 # ---------------------------------------------------------------- labels

@@ -17,9 +17,10 @@ import numpy as np
 
 from . import images
 from .engine import objectives
-from .errors import Range, check_choice, check_seed
+from .errors import SEED, Range
+from .knobs import Knobs, choice, knob
 from .model import Backbone, check_layers, network
-from .engine.optimize import DEFAULT_LR, OPTIMIZERS, optimize, interleaved
+from .engine.optimize import OPTIMIZERS, Schedule, interleaved, optimize
 from .engine.param import pixels
 
 EVERY_BLOCK = ("block1_conv2", "block2_conv2", "block3_conv3", "block4_conv3", "block5_conv3")
@@ -34,13 +35,20 @@ LR = Range("Learning rate", 0.0, 10.0, 0.0)  # 0: the optimizer's own (DEFAULT_L
 
 
 @dataclass(frozen=True)
-class ReconstructionRun:
-    """A reconstruction's default run: past these steps the picture hardly changes."""
+class ReconstructionRun(Knobs):
+    """A reconstruction's knobs: which layers (side by side), how long, how large, its priors (the
+    per-layer TV scaled by `smoothness`, the α-norm), its optimizer and step size (0: the optimizer's
+    own), its seed; and how often it reports. The defaults: past these steps the picture hardly changes."""
 
-    layer: str = "block3_conv3"
-    steps: int = STEPS.default
-    size: int = SIZE.default
-    optimizer: str = "lbfgs"
+    layers: tuple[str, ...] = ("block3_conv3",)
+    steps: int = knob(STEPS)
+    size: int = knob(SIZE)
+    smoothness: float = knob(SMOOTHNESS_SCALE)
+    alpha: float = knob(ALPHA)
+    optimizer: str = choice("Optimizer", OPTIMIZERS, "lbfgs")
+    lr: float = knob(LR)
+    seed: int = knob(SEED)
+    every: int = 10
 
 
 DEFAULT_RUN = ReconstructionRun()
@@ -71,51 +79,34 @@ class Reconstruction:
     loss: list[float]  # the total being minimized
 
 
-def reconstruct(
-    backbone: Backbone,
-    photo: np.ndarray,
-    layers=(DEFAULT_RUN.layer,),
-    *,
-    steps: int = DEFAULT_RUN.steps,
-    size: int = DEFAULT_RUN.size,
-    smoothness: float = SMOOTHNESS_SCALE.default,
-    alpha: float = ALPHA.default,
-    optimizer: str = DEFAULT_RUN.optimizer,
-    lr: float | None = None,
-    seed: int = 0,
-    every: int = 10,
-) -> Iterator[Reconstruction]:
-    """Rebuild `photo` (uint8 RGB, long side `size`) from each layer's features; yields progress every
-    `every` steps. From fc layers the network sees it squashed to the classifier's square."""
-    layers = check_layers(backbone, layers)
-    steps, size = STEPS.check(steps), SIZE.check(size)
-    smoothness, alpha = SMOOTHNESS_SCALE.check(smoothness), ALPHA.check(alpha)
-    check_choice("Optimizer", optimizer, OPTIMIZERS)
-    lr = LR.check(lr or 0) or DEFAULT_LR[optimizer]
-    seed = check_seed(seed)
-    target = images.fit_for_network(photo, size)
-    runs = [invert(backbone, target, layer, steps, smoothness, alpha, optimizer, lr, seed, every)
-            for layer in layers]
+def reconstruct(backbone: Backbone, photo: np.ndarray, run: ReconstructionRun = DEFAULT_RUN
+                ) -> Iterator[Reconstruction]:
+    """Rebuild `photo` (uint8 RGB, long side `run.size`) from each layer's features; yields progress
+    every `run.every` steps. From fc layers the network sees it squashed to the classifier's square."""
+    run = run.checked()
+    layers = check_layers(backbone, run.layers)
+    target = images.fit_for_network(photo, run.size)
+    runs = [invert(backbone, target, layer, run) for layer in layers]
     start = time.perf_counter()
     for latest in interleaved(runs):
-        yield progress(target, layers, steps, latest, time.perf_counter() - start)
+        yield progress(target, layers, run.steps, latest, time.perf_counter() - start)
 
 
 def smoothness_for(layer: str) -> float:
     return SMOOTHNESS.get(layer.split("_")[0], HEAD_SMOOTHNESS)
 
 
-def invert(backbone, target, layer, steps, smoothness, alpha, optimizer, lr, seed, every):
+def invert(backbone: Backbone, target: np.ndarray, layer: str, run: ReconstructionRun):
     """One layer's run of the shared loop, from grey (with a whisper of noise), never from the photo."""
     net = network(backbone, [layer], fast=layer.split("_")[0] not in FLOAT32_BLOCKS)
     goal = np.asarray(net(images.to_float(target)[None])[layer])
     objective = objectives.feature_match(layer, goal, name="features")
-    objective += smoothness * smoothness_for(layer) * objectives.total_variation(power=2.0, chroma=3.0)
-    if alpha:
-        objective += alpha * objectives.alpha_norm()
+    objective += run.smoothness * smoothness_for(layer) * objectives.total_variation(power=2.0, chroma=3.0)
+    if run.alpha:
+        objective += run.alpha * objectives.alpha_norm()
     h, w = target.shape[:2]
-    return optimize(objective, pixels((1, h, w), seed=seed, sd=0.01), net, steps=steps, every=every,
-                    optimizer=optimizer, lr=lr, seed=seed, tolerance=CONVERGED)
+    schedule = Schedule(run.steps, run.every, run.optimizer, run.lr or None, run.seed, tolerance=CONVERGED)
+    return optimize(objective, pixels((1, h, w), seed=run.seed, sd=0.01), net, schedule)
 
 
 def progress(target, layers, steps, snapshots, seconds) -> Reconstruction:

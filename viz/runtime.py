@@ -21,7 +21,7 @@ def configure_runtime() -> None:
     """
     from PIL import Image
 
-    from .io.imagefiles import MAX_PIXELS
+    from .images import MAX_PIXELS
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own bomb guard at our limit (warns at 1×, refuses at 2×)

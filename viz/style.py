@@ -5,8 +5,8 @@ style = mean over style layers of the mean squared Gram difference; content = me
 layers of the mean squared feature difference; total = style_weight·style + content_weight·content
 + tv_weight·Σ|neighbour differences|, on [0, 1] images. The app's default divides each term by its
 target's energy (TV per pixel), so one set of weights holds for any VGG16 weights (`Weights`). The
-fast path runs coarse to fine (a quarter of the steps at 1/4 size, a third at 1/2) with L-BFGS on a
-slightly smoothed TV, the network in the process's fast precision.
+fast path runs coarse to fine (STAGES) with L-BFGS on a slightly smoothed TV, the network in the
+process's fast precision.
 """
 
 from __future__ import annotations
@@ -20,9 +20,11 @@ import tensorflow as tf
 
 from . import images
 from .engine import objectives
-from .errors import Range, check_choice, check_range, check_seed
+from .errors import SEED, Range
+from .knobs import Knobs, choice, knob
 from .model import Backbone, check_layers, fast_dtype, network
-from .engine.optimize import DEFAULT_LR, MIN_STAGE_SIDE, OPTIMIZERS, coarse_to_fine, optimize, interleaved, stage_plan
+from .engine.optimize import (DEFAULT_LR, MIN_STAGE_SIDE, OPTIMIZERS, Schedule, coarse_to_fine, interleaved, optimize,
+                              stage_plan)
 from .engine.param import pixels
 
 STYLE_LAYERS = ("block1_conv1", "block2_conv1", "block3_conv1", "block4_conv1", "block5_conv1")
@@ -54,8 +56,6 @@ STYLE_STRENGTH = Range("Style strength", -4.0, 4.0, 0.5, step=0.25,
 CONTENT_STRENGTH = Range("Content strength", -4.0, 4.0, 0.0, step=0.25,
                          label="Content strength (log10 of its weight)")
 SMOOTHNESS = Range("Smoothness (TV weight)", 0.0, 50.0, 2.0, step=0.5)
-DEFAULT_WEIGHTS = Weights(style=10 ** STYLE_STRENGTH.default, content=10 ** CONTENT_STRENGTH.default,
-                          tv=SMOOTHNESS.default)
 STARTS = ("content", "noise", "style")
 # Sized so that the default run ends on its own well within the time limit on the slowest CPU class
 # (2 cores, AVX2, float32), clearly stylized (benchmarks/style_transfer.py --weights app, latency.py).
@@ -63,23 +63,44 @@ SIZE = Range("Output size", 64, 768, 320, step=32, label="Output size (long side
 STEPS = Range("Steps", 1, 1000, 70)
 STYLE_SCALE = Range("Style scale", 0.25, 2.0, 1.0, step=0.05)
 PER_LAYER_SIZE = Range("Output size", 64, SIZE.high // 2, 224, step=32)
+# (divisor of the size, share of the steps), coarse to fine: a coarse step costs a fraction of a full
+# one, and the plan that reached the default's loss soonest per unit of time against the tutorial's
+# loop (benchmarks/style_transfer.py --weights app) gives the full size the last share.
+STAGES = ((4, 0.25), (2, 0.35), (1, 0.4))
+FULL_SIZE_ONLY = ((1, 1.0),)
 
 
 @dataclass(frozen=True)
-class TransferRun:
-    """A style transfer's default run."""
+class TransferRun(Knobs):
+    """A style transfer's knobs: the style's and the content's strengths (log10 of their weights) and
+    the smoothness (TV per pixel), or `weights` as they are instead; the output's long side, the
+    steps, the start, whether the content keeps its colours, the style picture's scale, the seed. And
+    how it runs: the layers it reads, its optimizer, its coarse-to-fine stages, whether the network
+    computes in the fast precision, how often it reports."""
 
-    size: int = SIZE.default
-    steps: int = STEPS.default
-    start: str = STARTS[0]
+    style_strength: float = knob(STYLE_STRENGTH)
+    content_strength: float = knob(CONTENT_STRENGTH)
+    smoothness: float = knob(SMOOTHNESS)
+    size: int = knob(SIZE)
+    steps: int = knob(STEPS)
+    start: str = choice("Start", STARTS)
     keep_colors: bool = False
+    style_scale: float = knob(STYLE_SCALE)
+    seed: int = knob(SEED)
+    weights: Weights | None = None
+    style_layers: tuple[str, ...] = STYLE_LAYERS
+    content_layers: tuple[str, ...] = CONTENT_LAYERS
+    optimizer: str = choice("Optimizer", OPTIMIZERS, "lbfgs")
+    stages: tuple = STAGES
+    fast: bool = True
+    every: int = 10
+
+    def chosen_weights(self) -> Weights:
+        """`weights` if given, else the strengths' and the smoothness's (scale-free, see Weights)."""
+        return self.weights or Weights(10.0 ** self.style_strength, 10.0 ** self.content_strength, self.smoothness)
 
 
 DEFAULT_RUN = TransferRun()
-# (divisor of the size, share of the steps), coarse to fine: a coarse step costs a fraction of a full
-# one, and the plan that reached the default's loss soonest per unit of time against the tutorial's
-# loop (benchmarks/style_transfer.py --weights app) gives the full size the last 40 %.
-STAGES = ((4, 0.25), (2, 0.35), (1, 0.4))
 PER_LAYER_TV = 0.1
 # The fast path minimizes TV with |d| smoothed within this of 0 (on [0, 1] pixels): plain |d| has a
 # kink that stalls L-BFGS; smoothed much more, the image keeps noise that plain TV counts
@@ -158,21 +179,23 @@ def energy(x: np.ndarray) -> float:
     return float(np.mean(np.square(x, dtype=np.float64))) or 1.0
 
 
-def transfer_objective(backbone, content01, style01, style_layers, content_layers, weights: Weights,
-                       tv_smooth: float = 0.0, fast: bool = False, upsampling: float = 1.0) -> objectives.Objective:
-    """The total loss for one content and one style image (both [0, 1], batch of 1), see `Weights`.
+def transfer_objective(backbone: Backbone, content01: np.ndarray, style01: np.ndarray, run: TransferRun,
+                       upsampling: float = 1.0, tv_smooth: float = 0.0) -> objectives.Objective:
+    """The total loss for one content and one style image (both [0, 1], batch of 1), with the run's
+    weights and layers (see `Weights`).
 
     TV is smoothed at 0 by `tv_smooth` (see objectives.total_variation). A coarse stage whose result
     will be upsampled `upsampling` times weighs TV as the full-size image will have it. With
-    `fast` the targets come from the network in the fast precision, as the image will be optimized
-    through it, and Gram products are in it too.
+    `run.fast` the targets come from the network in the fast precision, as the image will be
+    optimized through it, and Gram products are in it too.
     """
-    net = network(backbone, list(style_layers) + list(content_layers), fast)
+    weights = run.chosen_weights()
+    net = network(backbone, list(run.style_layers) + list(run.content_layers), run.fast)
     style_features = net(style01[None])
     content_features = net(content01[None])
-    precision = fast_dtype(fast)
-    grams = {layer: gram(style_features[layer], precision).numpy() for layer in style_layers}
-    contents = {layer: content_features[layer].numpy() for layer in content_layers}
+    precision = fast_dtype(run.fast)
+    grams = {layer: gram(style_features[layer], precision).numpy() for layer in run.style_layers}
+    contents = {layer: content_features[layer].numpy() for layer in run.content_layers}
     total = (weights.style * style_loss(grams, weights.normalized, dtype=precision)
              + weights.content * content_loss(contents, weights.normalized))
     # per pixel, the upsampled image's TV falls by `upsampling`; summed over its pixels, it grows by it
@@ -184,69 +207,34 @@ def transfer_objective(backbone, content01, style01, style_layers, content_layer
 # ---------------------------------------------------------------- the transfer
 
 
-def style_transfer(
-    backbone: Backbone,
-    content: np.ndarray,
-    style: np.ndarray,
-    *,
-    weights: Weights = DEFAULT_WEIGHTS,
-    style_weight: float | None = None,
-    content_weight: float | None = None,
-    tv_weight: float | None = None,
-    size: int = DEFAULT_RUN.size,
-    steps: int = DEFAULT_RUN.steps,
-    start: str = DEFAULT_RUN.start,
-    keep_colors: bool = DEFAULT_RUN.keep_colors,
-    style_scale: float = STYLE_SCALE.default,
-    style_layers=STYLE_LAYERS,
-    content_layers=CONTENT_LAYERS,
-    optimizer: str = "lbfgs",
-    coarse_to_fine_stages: bool = True,
-    fast: bool = True,
-    seed: int = 0,
-    every: int = 10,
-) -> Iterator[Stylized]:
-    """Paint `content` (uint8) in the manner of `style` (uint8); yields progress every `every` steps.
+def style_transfer(backbone: Backbone, content: np.ndarray, style: np.ndarray, run: TransferRun = DEFAULT_RUN
+                   ) -> Iterator[Stylized]:
+    """Paint `content` (uint8) in the manner of `style` (uint8); yields progress every `run.every` steps.
 
-    `weights` (scale-free by default; TUTORIAL_WEIGHTS for the tutorial's objective), each term
-    overridable by `style_weight`, `content_weight`, `tv_weight`. The fast path: coarse to fine,
-    L-BFGS on a TV smoothed at 0 (TV_SMOOTH), and the network in the fast precision (`model.network`;
-    its Gram sums stay in float32: tests/test_style.py). Coarse stages weigh TV as the upsampled
-    image will have it, so they approximate the full-size objective; the last stage is it.
+    The fast path: coarse to fine (`run.stages`), L-BFGS on a TV smoothed at 0 (TV_SMOOTH), and the
+    network in the fast precision (`model.network`; its Gram sums stay in float32: tests/test_style.py).
+    Coarse stages weigh TV as the upsampled image will have it, so they approximate the full-size
+    objective; the last stage is it.
     """
-    weights = checked_weights(weights, style_weight, content_weight, tv_weight)
-    size, steps, style_scale = SIZE.check(size), STEPS.check(steps), STYLE_SCALE.check(style_scale)
-    check_choice("Start", start, STARTS)
-    check_choice("Optimizer", optimizer, OPTIMIZERS)
-    seed = check_seed(seed)
-    full = images.fit_for_network(content, size)
-    plan = stage_plan(full.shape[:2], steps, STAGES if coarse_to_fine_stages else ((1, 1.0),))
+    run = run.checked()
+    full = images.fit_for_network(content, run.size)
+    plan = stage_plan(full.shape[:2], run.steps, run.stages)
+    schedule = Schedule(every=run.every, optimizer=run.optimizer, lr=DEFAULT_LR[run.optimizer], seed=run.seed)
     begin = time.perf_counter()
 
     def run_stage(shape, stage_steps, previous):
-        content01, style01 = prepare(full, style, shape, style_scale, keep_colors)
-        objective = transfer_objective(backbone, content01, style01, style_layers, content_layers, weights,
-                                       TV_SMOOTH, fast, upsampling=full.shape[0] / shape[0])
-        init = starting_image(start, content01, style01, previous, seed)
-        return optimize(objective, pixels((1,) + shape, init=init, seed=seed),
-                        network(backbone, objective.layers, fast), steps=stage_steps, every=every,
-                        optimizer=optimizer, lr=DEFAULT_LR[optimizer], seed=seed)
+        content01, style01 = prepare(full, style, shape, run.style_scale, run.keep_colors)
+        objective = transfer_objective(backbone, content01, style01, run, full.shape[0] / shape[0], TV_SMOOTH)
+        init = starting_image(run.start, content01, style01, previous, run.seed)
+        return optimize(objective, pixels((1,) + shape, init=init, seed=run.seed),
+                        network(backbone, objective.layers, run.fast), replace(schedule, steps=stage_steps))
 
     for snapshot in coarse_to_fine(plan, run_stage):
         picture = snapshot.images[0]
-        shown = with_colors_of(images.resize(full, picture.shape[:2]), picture) if keep_colors else picture
-        yield Stylized(snapshot.step, steps, time.perf_counter() - begin, [shown],
+        shown = with_colors_of(images.resize(full, picture.shape[:2]), picture) if run.keep_colors else picture
+        yield Stylized(snapshot.step, run.steps, time.perf_counter() - begin, [shown],
                        [f"{picture.shape[1]}×{picture.shape[0]}"],
                        {name: float(value[0]) for name, value in snapshot.losses.items()})
-
-
-def checked_weights(weights: Weights, style: float | None, content: float | None, tv: float | None) -> Weights:
-    """`weights` with the given terms replaced, each checked against its range."""
-    return replace(
-        weights,
-        style=check_range("Style weight", weights.style if style is None else style, 0.0, 1e6),
-        content=check_range("Content weight", weights.content if content is None else content, 0.0, 1e8),
-        tv=check_range("Smoothness (TV weight)", weights.tv if tv is None else tv, 0.0, 1e5))
 
 
 def prepare(content: np.ndarray, style: np.ndarray, shape, style_scale: float, keep_colors: bool):
@@ -306,38 +294,29 @@ def with_colors_of(colour_source: np.ndarray, picture: np.ndarray) -> np.ndarray
 # ---------------------------------------------------------------- the per-layer study
 
 
-def style_per_layer(
-    backbone: Backbone,
-    content: np.ndarray,
-    style: np.ndarray,
-    layers=STYLE_LAYERS,
-    size: int = PER_LAYER_SIZE.default,
-    steps: int = 100,
-    start: str = DEFAULT_RUN.start,
-    seed: int = 0,
-    every: int = 10,
-) -> Iterator[Stylized]:
-    """The original project's study: one panel per layer, matching only that layer's Gram matrix."""
+def style_per_layer(backbone: Backbone, content: np.ndarray, style: np.ndarray, run: TransferRun = DEFAULT_RUN,
+                    layers=STYLE_LAYERS) -> Iterator[Stylized]:
+    """The original project's study: one panel per layer, matching only that layer's Gram matrix (the
+    run's size, at most PER_LAYER_SIZE, its steps, start and seed)."""
+    run = run.checked()
     layers = check_layers(backbone, layers)
-    size, steps = PER_LAYER_SIZE.check(size), STEPS.check(steps)
-    check_choice("Start", start, STARTS)
-    seed = check_seed(seed)
+    size = PER_LAYER_SIZE.check(run.size)
     content01 = images.to_float(images.fit_for_network(content, size))
     style01 = images.to_float(images.fit_for_network(style, size))
-    runs = [one_layer_run(backbone, layer, content01, style01, start, steps, seed, every) for layer in layers]
+    runs = [one_layer_run(backbone, layer, content01, style01, run) for layer in layers]
     begin = time.perf_counter()
     for latest in interleaved(runs):
-        yield Stylized(max(s.step for s in latest), steps, time.perf_counter() - begin,
+        yield Stylized(max(s.step for s in latest), run.steps, time.perf_counter() - begin,
                        [s.images[0] for s in latest], list(layers),
                        {"style": float(latest[0].losses["style"][0])})
 
 
-def one_layer_run(backbone, layer, content01, style01, start, steps, seed, every):
+def one_layer_run(backbone: Backbone, layer: str, content01: np.ndarray, style01: np.ndarray, run: TransferRun):
     """Match one layer's Gram matrix alone; the loss is scaled so that the content photo scores 1."""
     net = network(backbone, [layer])
     style_gram, content_gram = (gram(net(x[None])[layer]).numpy() for x in (style01, content01))
     scale = 1.0 / max(float(np.mean((content_gram - style_gram) ** 2)), 1e-12)
     objective = scale * style_loss({layer: style_gram}) + PER_LAYER_TV * objectives.total_variation()
-    init = starting_image(start, content01, style01, None, seed)
-    return optimize(objective, pixels((1,) + content01.shape[:2], init=init, seed=seed), net, steps=steps,
-                    every=every, optimizer="lbfgs", lr=1.0, seed=seed)
+    init = starting_image(run.start, content01, style01, None, run.seed)
+    return optimize(objective, pixels((1,) + content01.shape[:2], init=init, seed=run.seed), net,
+                    Schedule(run.steps, run.every, "lbfgs", 1.0, run.seed))

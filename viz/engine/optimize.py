@@ -44,33 +44,40 @@ class Snapshot:
         return np.sum(list(self.losses.values()), axis=0)
 
 
-def optimize(
-    objective: Objective,
-    param,
-    net: Callable[[tf.Tensor], dict],
-    steps: int = 200,
-    every: int = 10,
-    optimizer: str = "adam",
-    lr: float | None = None,
-    transform=None,
-    seed: int = 0,
-    max_wait: float = 2.0,
-    tolerance: float = 0.0,
-) -> Iterator[Snapshot]:
-    """Minimize `objective` over `param` = (start values, to_image); `net` maps [0, 1] images to features.
+@dataclass(frozen=True)
+class Schedule:
+    """How one run of the loop goes: its steps, how often it reports, its optimizer and step size
+    (None: the optimizer's own, DEFAULT_LR), its seed, when it counts as converged (the loss fell by
+    less than `tolerance` of itself over CONVERGENCE_WINDOW steps; 0: never) and the longest wait
+    between two snapshots."""
 
-    Yields a Snapshot after the first step (so the page shows something at once), every `every`
-    steps, or sooner once `max_wait` seconds have passed since the last one (so a Stop, which acts
-    between yields, is prompt), and after the last step (which comes early if the optimizer
-    converges, or once the loss fell by less than `tolerance` of itself over the last
-    CONVERGENCE_WINDOW steps). Seeded: the same inputs and seed give the same images. The compiled
-    step is shared with earlier runs of the same kind (see `compiled`).
+    steps: int = 200
+    every: int = 10
+    optimizer: str = "adam"
+    lr: float | None = None
+    seed: int = 0
+    tolerance: float = 0.0
+    max_wait: float = 2.0
+
+
+def optimize(objective: Objective, param, net: Callable[[tf.Tensor], dict], schedule: Schedule = Schedule(),
+             transform=None) -> Iterator[Snapshot]:
+    """Minimize `objective` over `param` = (start values, to_image); `net` maps [0, 1] images to
+    features, seen through `transform` (seeded per step) if one is given.
+
+    Yields a Snapshot after the first step (so the page shows something at once), every
+    `schedule.every` steps, or sooner once `max_wait` seconds have passed since the last one (so a
+    Stop, which acts between yields, is prompt), and after the last step (which comes early if the
+    optimizer converges, or once the loss stops falling: see Schedule). Seeded: the same inputs and
+    seed give the same images. The compiled step is shared with earlier runs of the same kind (see
+    `compiled`).
     """
+    steps, every, max_wait = schedule.steps, schedule.every, schedule.max_wait
     start_values, to_image = param
-    method = make_optimizer(optimizer, lr)
-    step_fn = compiled(kind_of(objective, param, net, transform), optimizer)
+    method = make_optimizer(schedule.optimizer, schedule.lr)
+    step_fn = compiled(kind_of(objective, param, net, transform), schedule.optimizer)
     data = tf.nest.map_structure(tf.constant, objective.feed())
-    stepper = until_flat(method.minimize(step_fn, start_values, data, seed), tolerance)
+    stepper = until_flat(method.minimize(step_fn, start_values, data, schedule.seed), schedule.tolerance)
     start, last = time.perf_counter(), None
     shown = start
     for step in range(1, steps + 1):
@@ -172,12 +179,12 @@ def interleaved(runs: list[Iterator[Snapshot]]) -> Iterator[list[Snapshot]]:
 def coarse_to_fine(plan, run_stage) -> Iterator[Snapshot]:
     """Chain runs over growing sizes: `plan` is [(shape, steps)], `run_stage(shape, steps, images)`
     returns an `optimize` run that starts from the previous stage's uint8 images (None at first).
-    Steps are counted across stages."""
-    done, pictures = 0, None
+    Steps and seconds are counted across stages."""
+    done, pictures, begin = 0, None, time.perf_counter()
     for shape, steps in plan:
         for snapshot in run_stage(shape, steps, pictures):
             pictures = snapshot.images
-            yield replace(snapshot, step=done + snapshot.step)
+            yield replace(snapshot, step=done + snapshot.step, seconds=time.perf_counter() - begin)
         done += steps
 
 

@@ -13,9 +13,8 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ..errors import InputError
-from ..images import WHITE, as_unit_range, to_uint8
+from ..images import MAX_PIXELS, WHITE, as_unit_range, to_uint8
 
-MAX_PIXELS = 40_000_000  # larger uploads are refused before they are decoded
 MIN_SIDE = 8
 MAX_ASPECT = 10.0
 

@@ -15,9 +15,8 @@ import numpy as np
 
 from .. import images
 from . import imagefiles
-from ..microscope import crop_square, receptive_field
-from .atlas import PATCHES_FOLDER, weights_digest
-from ..model import Backbone, conv_layers, features
+from .cache import PATCHES_FOLDER, TileCache, weights_digest
+from ..model import Backbone, conv_layers, features, receptive_field
 
 KEEP = 6  # patches kept per channel, at most one per photo
 SIDE = 224  # every photo is seen at this long side, so that activations compare across photos
@@ -84,7 +83,7 @@ def save(backbone: Backbone, found: dict[str, np.ndarray], paths: list[Path], ca
             picture = images.fit_for_network(imagefiles.load_image(str(paths[index])), SIDE)
             for channel, k in zip(*np.nonzero(best[..., 1] == index)):
                 i, j = best[channel, k, 2:]
-                crops[channel, k] = squared(crop_square(picture, (offset + i * stride, offset + j * stride), size,
+                crops[channel, k] = squared(images.crop_square(picture, (offset + i * stride, offset + j * stride), size,
                                                         SHOWN))
         index_entries = {}
         for channel in range(best.shape[0]):
@@ -141,7 +140,6 @@ def main(argv=None) -> None:
     parser.add_argument("--out", default=None, help="the cache folder (default $VIZ_ATLAS_DIR)")
     parser.add_argument("--weights", default="hed", help="imagenet, hed or a weights file")
     args = parser.parse_args(argv)
-    from .atlas import TileCache
     from .weights import load_backbone
     from ..runtime import configure_runtime
 

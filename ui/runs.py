@@ -1,0 +1,134 @@
+"""How a tab's handler becomes an endpoint: its InputErrors turned into messages, one log line per run,
+the visitors' runs counted (background work steps aside), the form's values passed by name, and the
+concurrency groups every run joins."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import inspect
+import threading
+import time
+from typing import Callable
+
+import gradio as gr
+
+from viz.errors import InputError
+
+OPTIMIZE = dict(concurrency_id="optimize", concurrency_limit=1, show_progress="minimal")
+FORWARD = dict(concurrency_id="forward", concurrency_limit=2)
+
+
+class Busy:
+    """Counts the visitors' runs in progress and tells each listener when the first starts (True) and
+    the last ends (False): background work steps aside while anyone waits for a picture."""
+
+    def __init__(self):
+        self.count, self.lock, self.listeners = 0, threading.Lock(), []
+
+    @contextlib.contextmanager
+    def running(self):
+        self.change(+1)
+        try:
+            yield
+        finally:
+            self.change(-1)
+
+    def change(self, by: int) -> None:
+        with self.lock:
+            self.count += by
+            if self.count == (1 if by > 0 else 0):
+                for listener in self.listeners:
+                    try:
+                        listener(self.count > 0)
+                    except Exception as err:  # background work must never refuse a visitor's run
+                        print(f"a listener of runs failed: {type(err).__name__}", flush=True)
+
+
+BUSY = Busy()
+
+
+def user_errors(fn, endpoint: str):
+    """`fn` (a function or a generator) with its InputErrors turned into messages for the person, and
+    one line on stdout per run for the Space's owner: the endpoint, its seconds and how it ended (done,
+    time limit, stopped, refused, error). A streaming handler returns how it ended ("done" or "time limit")."""
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def stream(*args, **kwargs):
+            start, ending = time.monotonic(), "stopped"  # closed before its end: a Stop or a visitor who left
+            try:
+                with BUSY.running():
+                    ending = (yield from fn(*args, **kwargs)) or "done"
+            except InputError as err:
+                ending = "refused"
+                raise gr.Error(str(err), print_exception=False) from None
+            except Exception:
+                ending = "error"
+                raise
+            finally:
+                log_run(endpoint, time.monotonic() - start, ending)
+        return stream
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        start, ending = time.monotonic(), "error"
+        try:
+            with BUSY.running():
+                result, ending = fn(*args, **kwargs), "done"
+            return result
+        except InputError as err:
+            ending = "refused"
+            raise gr.Error(str(err), print_exception=False) from None
+        finally:
+            log_run(endpoint, time.monotonic() - start, ending)
+    return call
+
+
+def log_run(endpoint: str, seconds: float, ending: str) -> None:
+    print(f"run {endpoint} {seconds:.1f} s {ending}", flush=True)
+
+
+def by_name(fn: Callable[[dict], object], form: dict) -> Callable:
+    """`fn(values)`, which takes a form's values as one dict by name, as a function of those values in
+    the form's order whose parameters carry their names: what Gradio calls, and what its API names.
+    The photos the form starts with are required; every later value may be left out (None), which
+    Gradio's clients then fill with the widget's own value."""
+    names = list(form)
+    if inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def call(*values):
+            return (yield from fn(dict(zip(names, values))))
+    else:
+        @functools.wraps(fn)
+        def call(*values):
+            return fn(dict(zip(names, values)))
+    photos = next((k for k, component in enumerate(form.values()) if not isinstance(component, gr.Image)), len(form))
+    call.__signature__ = inspect.Signature([
+        inspect.Parameter(name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                          default=inspect.Parameter.empty if k < photos else None) for k, name in enumerate(names)])
+    return call
+
+
+def handler_of(fn: Callable[[dict], object], form: dict, label: str) -> Callable:
+    """`fn(values)` as Gradio calls it with the values of `form`'s components (names -> components),
+    its InputErrors turned into messages, its runs logged as `label`."""
+    return user_errors(by_name(fn, form), label)
+
+
+def wire(trigger, fn: Callable[[dict], object], form: dict, outputs: list, api_name: str, **options):
+    """Connect a button to a viz-backed handler that takes the values of `form` (names -> components)
+    by name and whose InputErrors become messages for people; `api_name` names its endpoint.
+
+    (Gradio's `validator` would refuse bad images before the queue, but it turns a bad parameter
+    into a bare HTTP 400 for API clients, losing the message; so every check runs in the job.)"""
+    return trigger.click(handler_of(fn, form, "/" + api_name), inputs=list(form.values()), outputs=outputs,
+                         api_name=api_name, **options)
+
+
+def wire_run(button: gr.Button, stop: gr.Button, fn: Callable[[dict], object], form: dict, outputs: list,
+             api_name: str):
+    """Wire an optimizing tab: its runs share one worker, and `stop` cancels the current one
+    (what it made so far stays on the page)."""
+    event = wire(button, fn, form, outputs, api_name, **OPTIMIZE)
+    stop.click(None, cancels=[event])
+    return event
