@@ -22,7 +22,7 @@ from viz.io.weights import load_backbone  # noqa: E402
 from viz.precision import fast_precision  # noqa: E402
 from viz.targets import parse_target  # noqa: E402
 from viz.runtime import configure_runtime  # noqa: E402
-from measures import rank_correlation  # noqa: E402
+from viz.sanity import rank_correlation  # noqa: E402
 
 configure_runtime()
 

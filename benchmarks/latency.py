@@ -38,6 +38,7 @@ from viz.precision import NATIVE_CPU_FLAGS, cpu_flags  # noqa: E402
 ROOT = HERE.parent
 STYLE = str(ROOT / "examples" / "styles" / "swirls.jpg")
 BLOCK4_CHANNELS = [f"block4_conv3:{c}" for c in (12, 42, 97, 150, 211, 300, 377, 480)]
+ADDED_METHODS = ("LayerCAM", "Score-CAM", "IG (black)", "IG (blur)", "Occlusion", "RISE")
 AVX2 = {"ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 
@@ -59,7 +60,11 @@ def cases(photos: list[str], only: str | None):
     image, whole = handle_file(photos[1]), handle_file(photos[0])
     table = [
         ("activations, every conv layer", "/activations", [image]),
-        ("attribution, 4 methods", "/attribution", [image]),
+        ("attribution, 4 methods, and their faithfulness", "/attribution", [image]),
+        *[(f"attribution, {method} alone", "/attribution", [image, "block5_conv3", [method]])
+          for method in ADDED_METHODS],
+        ("sanity, 4 methods", "/sanity", [image]),
+        ("channels that carry the evidence", "/channels", [image]),
         ("reconstruct (default: block3_conv3)", "/reconstruct", [image]),
         ("reconstruct block1_conv2", "/reconstruct", [image, "block1_conv2"]),
         ("visualize (default targets)", "/visualize", []),

@@ -1,9 +1,8 @@
 """Measures of the pictures and maps the app makes, shared by the benchmarks and the tests (the app
 itself never needs them): how strongly a picture drives a direction or a channel, how far apart a
-batch of pictures lies in texture, how alike two maps rank their pixels."""
+batch of pictures lies in texture (how alike two maps rank their pixels: viz.sanity.rank_correlation)."""
 
 import numpy as np
-from scipy.stats import spearmanr
 
 from viz import images
 from viz.model import Backbone, features
@@ -34,7 +33,3 @@ def gram_distance(backbone: Backbone, pictures: list[np.ndarray], layer: str) ->
     count = acts.shape[0]
     return float(1.0 - ((grams @ grams.T).sum() - count) / (count * (count - 1)))
 
-
-def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Spearman's rank correlation of two maps of the same shape."""
-    return float(spearmanr(a.ravel(), b.ravel()).statistic)

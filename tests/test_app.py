@@ -84,16 +84,16 @@ def test_galleries_come_back_as_lossless_png(client):
     reconstruction, *_ = client.predict(handle_file(EXAMPLES[1]), "block1_conv1", 10, None, 64,
                                         api_name="/reconstruct")
     visualization, *_ = client.predict("block2_conv2:3", 16, 64, api_name="/visualize")
-    maps = client.predict(handle_file(EXAMPLES[1]), "block3_conv3", ["gradient"], api_name="/attribution")
+    maps, *_ = client.predict(handle_file(EXAMPLES[1]), "block3_conv3", ["gradient"], api_name="/attribution")
     for gallery in (reconstruction, visualization, maps):
         assert gallery and all(is_png(item["image"]) for item in gallery)
 
 
 def test_attribution_needs_only_the_image(client):
-    maps = client.predict(handle_file(EXAMPLES[1]), api_name="/attribution")
+    maps, *_, words = client.predict(handle_file(EXAMPLES[1]), api_name="/attribution")
     assert [m["caption"].split(" ·")[0] for m in maps] == ["Grad-CAM at block5_conv3", "Grad-CAM++ at block5_conv3",
                                                           "gradient", "SmoothGrad"]
-    assert all("block5_conv3 (mean activation" in m["caption"] for m in maps)
+    assert all(" · gap " in m["caption"] for m in maps) and "**block5_conv3** scored again (mean activation" in words
 
 
 def test_reconstruct_refuses_bad_parameters(client):

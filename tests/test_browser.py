@@ -36,19 +36,35 @@ def stop_and_check_it_stopped(page, tab: str, status_id: str):
     assert "Step " in stopped_at and "done" not in stopped_at
 
 
-def test_activations_and_attribution(page, tmp_path):
-    page.get_by_role("tab", name="Activations").click()
-    panel = page.locator("#tab-activations")
-    panel.locator("button:has(img)").first.click()  # the first example photo
-    page.locator("#activations-image img").wait_for()
-    panel.get_by_role("button", name="Show activations").click()
+def run_on_the_first_example(page, tab: str, panel_id: str, image_id: str, button: str):
+    """Open a tab, put its first example photo in, press its button; the tab's panel."""
+    page.get_by_role("tab", name=tab).click()
+    panel = page.locator(f"#{panel_id}")
+    panel.locator("button:has(img)").first.click()
+    page.locator(f"#{image_id} img").wait_for()
+    panel.get_by_role("button", name=button).click()
+    return panel
+
+
+def test_activations(page, tmp_path):
+    run_on_the_first_example(page, "Activations", "tab-activations", "activations-image", "Show activations")
     wait_for_images(page, "activation-grids", 13)
     assert "block1_conv1" in page.locator("#activation-grids").inner_text()
-    panel.get_by_text("Where does it look?").click()
-    panel.get_by_role("button", name="Explain").click()
-    wait_for_images(page, "attribution-maps", 4)
-    assert "Grad-CAM" in page.locator("#attribution-maps").inner_text()
     page.screenshot(path=str(tmp_path / "activations.png"), full_page=True)
+
+
+def test_every_map_with_its_evidence(page, tmp_path):
+    """The maps, then their faithfulness in words, in a table and in plots whose legends name every map
+    and the random orders."""
+    run_on_the_first_example(page, "Where it looks", "tab-attribution", "attribution-image", "Explain")
+    wait_for_images(page, "attribution-maps", 4)
+    words = page.locator("#faithfulness-words")
+    words.get_by_text("How far can each map be trusted?").wait_for(timeout=60_000)
+    assert words.inner_text().count("it ranks first") == 4
+    legend = " ".join(page.locator("#curve-deletion svg text").all_text_contents())
+    assert all(name in legend for name in ("Grad-CAM", "gradient", "SmoothGrad", "random"))
+    assert page.locator("#faithfulness-table").get_by_text("random (3 orders)").count() >= 1
+    page.screenshot(path=str(tmp_path / "attribution.png"), full_page=True)
 
 
 def style_curve_legend_fits(page):

@@ -33,7 +33,7 @@ def test_activations_give_top5_and_fc2(classifier_client):
 
 
 def test_attribution_with_only_the_image_explains_the_top_classes(classifier_client):
-    maps = classifier_client.predict(handle_file(CAT), api_name="/attribution")
+    maps, *_ = classifier_client.predict(handle_file(CAT), api_name="/attribution")
     _, _, top5, _ = classifier_client.predict(handle_file(CAT), api_name="/activations")
     best = [c["label"] for c in top5["confidences"][:attr.TOP.default]]
     shown = list(dict.fromkeys(m["caption"].split(" · ")[1].split(" (")[0] for m in maps))

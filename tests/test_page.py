@@ -41,4 +41,4 @@ def test_every_tab_hands_the_page_its_contract(backbone):
     demo, showcases = page_module.build_page(backbone)
     assert [s.name for s in showcases] == ["activations", "attribution", "blocks", "reconstruction", "visualization",
                                            "style", "microscope"]
-    assert len(page_module.TABS) == 6
+    assert len(page_module.TABS) == 7

@@ -195,12 +195,14 @@ def first_visit(page, runs: list):
     """The stored results are on the page as it opens, without a run; the share button reaches other tabs."""
     start = time.monotonic()
     page.wait_for_function("document.querySelectorAll('#activation-grids img').length >= 13", timeout=10_000)
+    page.get_by_role("tab", name="Where it looks").click()
     page.wait_for_function("document.querySelectorAll('#attribution-maps img').length >= 4", timeout=10_000)
     shown = time.monotonic() - start
     assert "Grad-CAM" in page.locator("#attribution-maps").inner_text()
     page.wait_for_timeout(1000)
     assert runs == []  # a page view computes nothing, and queues nothing (no link: no link run)
     assert page.locator("#tab-style #style-content img").count() == 0  # nothing shared yet
+    page.get_by_role("tab", name="Activations").click()
     page.locator("#tab-activations").get_by_role("button", name="Use this photo in every tab").click()
     for tab, photo in [("Style transfer", "#style-content"), ("Reconstruction", "#reconstruction-image"),
                        ("Building blocks", "#blocks-image")]:

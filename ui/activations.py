@@ -1,4 +1,4 @@
-"""The Activations tab (feature maps, heat map, top-5) and its "Where does it look?" section."""
+"""The Activations tab: feature maps of every layer, the block5 heat map, the top-5 classes."""
 
 from __future__ import annotations
 
@@ -6,18 +6,16 @@ import functools
 
 import gradio as gr
 
-from viz import attribution as attr
-from viz import images
 from viz.activations import CHANNELS, ORDERS, RESOLUTION, VIEWS, ActivationsRun, activations, channel_at
 from viz.io import imagefiles
-from viz.model import LAST_CONV, Backbone, conv_layers, pool_layers
+from viz.model import Backbone, conv_layers, pool_layers
 
 from .files import save_files
 from .photos import EXAMPLE, EXAMPLES, SharedPhoto, share_button
 from .runs import FORWARD, wire
 from .showcase import Showcase, example_of
 from .tab import Page, Tab, UnitSource
-from .widgets import CheckboxGroup, Dropdown, ImageInput, Radio, slider, target_suggestions
+from .widgets import Dropdown, ImageInput, Radio, slider
 
 INTRO = ("**What VGG16 sees.** Each grid shows one layer's feature maps for your photo: a cell per channel, "
          "bright where that channel responds. Early layers find edges and colours, deeper ones textures and "
@@ -96,8 +94,8 @@ def results(backbone: Backbone) -> list:
 
 
 def build(page: Page) -> Tab:
-    """The tab, wired to /activations, with the attribution section under it: its photo (shared), its
-    finished examples, and its grids, where a click names a unit (for the Microscope)."""
+    """The tab, wired to /activations: its photo (shared), its finished example, and its grids, where a
+    click names a unit (for the Microscope)."""
     with gr.Tab("Activations", id="activations", elem_id="tab-activations"):
         gr.Markdown(INTRO)
         with gr.Row():
@@ -117,11 +115,10 @@ def build(page: Page) -> Tab:
         shown = wire(run, handler, form, outputs, "activations", **FORWARD)
         shown.success(first_grid, outputs[0], [picker, picked_layer], api_visibility="private")
         outputs[0].select(pick_grid, None, [picker, picked_layer], api_visibility="private")
-        attribution_example = attribution_section(page.backbone, photo)
     source = UnitSource(picker, unit_namer(page.backbone),
                         [photo, picked_layer, form["top"], form["order"], form["resolution"]], photo)
-    return Tab(SharedPhoto(photo, share), [maps_example(handler, form, outputs + [picker, picked_layer]),
-                                           attribution_example], unit_sources=[source])
+    return Tab(SharedPhoto(photo, share), [maps_example(handler, form, outputs + [picker, picked_layer])],
+               unit_sources=[source])
 
 
 def maps_example(handler, form: dict, outputs: list) -> Showcase:
@@ -131,49 +128,3 @@ def maps_example(handler, form: dict, outputs: list) -> Showcase:
         return (*shown, *first_grid(shown[0]))
 
     return example_of("activations", with_first_grid, form, outputs, {"image": EXAMPLE})
-
-
-def show_attribution(backbone: Backbone, values: dict):
-    """Heat maps of where the evidence for the target lies, laid over the photo with a colour scale."""
-    results = attr.attribution(backbone, imagefiles.load_image(values["image"]), attr.AttributionRun.of(values))
-    return [(images.with_colorbar(images.heat_overlay(r.photo, heat)), attribution_caption(r, method))
-            for r in results for method, heat in r.maps.items()]
-
-
-def attribution_caption(result: attr.Attribution, method: str) -> str:
-    """Method, Grad-CAM's layer, target and score."""
-    where = f" at {result.layer}" if method.startswith("Grad-CAM") else ""
-    return f"{method}{where} · {result.target.text} ({result.measure} {result.score:.2f})"
-
-
-def attribution_settings(backbone: Backbone) -> dict:
-    """The attribution's settings after the target, by the names the handler and the API know them by."""
-    with gr.Accordion("Settings", open=False):
-        return {"methods": CheckboxGroup(list(attr.METHODS), value=list(attr.METHODS), label="Methods"),
-                "layer": Dropdown(conv_layers(backbone), value=attr.DEFAULT_RUN.layer, label="Grad-CAM layer"),
-                "noise": slider(attr.NOISE), "samples": slider(attr.SAMPLES),
-                "top": slider(attr.TOP, visible=backbone.has_classifier)}
-
-
-def attribution_section(backbone: Backbone, image: gr.Image) -> Showcase:
-    """The attribution widgets under the Activations tab, wired to /attribution; its finished example."""
-    gr.Markdown("### Where does it look?\nWhich pixels the evidence for a class (or a channel) comes from: "
-                "[Grad-CAM](https://arxiv.org/abs/1610.02391) weighs the last conv maps by their gradients; "
-                "[SmoothGrad](https://arxiv.org/abs/1706.03825) averages the pixel gradients of noisy copies. "
-                "Bright is where the target's score depends most on the photo.")
-    with gr.Row():
-        with gr.Column(scale=1):
-            # A default in both modes, so that API callers may send the image alone.
-            target = Dropdown(target_suggestions(backbone), allow_custom_value=True, label="Target",
-                              value="" if backbone.has_classifier else LAST_CONV,
-                              info=("Empty: the top predicted classes. " if backbone.has_classifier else "")
-                              + "A class, a channel (layer:channel) or a layer.")
-            explain = gr.Button("Explain", variant="primary")
-            form = {"image": image, "target": target, **attribution_settings(backbone)}
-        with gr.Column(scale=2):
-            maps = gr.Gallery(label="Attribution maps (captions: the method, the target and its score)", columns=4,
-                              height=360, object_fit="contain", elem_id="attribution-maps", format="png")
-    handler = functools.partial(show_attribution, backbone)
-    wire(explain, handler, form, [maps], "attribution", **FORWARD)
-    return example_of("attribution", lambda values: (handler(values),), form, [maps], {"image": EXAMPLE},
-                      show_photos=False)

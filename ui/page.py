@@ -11,13 +11,14 @@ import gradio as gr
 from viz.model import Backbone
 from viz.precision import fast_precision
 
-from . import activations, blocks, microscope, reconstruction, style, visualization
+from . import activations, attribution, blocks, microscope, reconstruction, style, visualization
 from .photos import share_photos
 from .showcase import Showcase, Store, wire_showcases
 from .tab import Page, Tab
 
 TITLE = "What does VGG16 see?"
-TABS = [activations.build, blocks.build, reconstruction.build, visualization.build, style.build, microscope.build]
+TABS = [activations.build, attribution.build, blocks.build, reconstruction.build, visualization.build, style.build,
+        microscope.build]
 # A run on a shared 2-vCPU Space stops after this many seconds (0: no limit), keeping what it made.
 TIME_LIMIT = float(os.environ.get("VIZ_TIME_LIMIT", 150))
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import numpy as np
-from PIL import Image, ImageOps
+from PIL import Image, ImageFilter, ImageOps
 
 
 WHITE = (255, 255, 255)
@@ -93,6 +93,11 @@ def stretch(image: np.ndarray, percent: float = 0.5, faint: float = 160) -> np.n
     if high - low >= faint or high - low < 1:
         return image
     return to_uint8((image.astype(np.float32) - low) / (high - low))
+
+
+def blurred(image: np.ndarray, sigma: float) -> np.ndarray:
+    """A uint8 RGB image under a Gaussian blur of `sigma` px."""
+    return np.asarray(Image.fromarray(image).filter(ImageFilter.GaussianBlur(sigma)))
 
 
 def grey(image: np.ndarray) -> np.ndarray:

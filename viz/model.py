@@ -33,6 +33,7 @@ class Backbone:
     head: tuple = ()
     source: str = "hed"
     note: str = ""
+    copyable: bool = True  # whether `network` may copy it into bfloat16 (not while its weights change in place)
 
     @property
     def has_classifier(self) -> bool:
@@ -195,7 +196,7 @@ def network(backbone: Backbone, names, fast: bool = False):
     results stay float32); float32 elsewhere. The same arguments give the same function, so that runs
     through it can share a compiled step.
     """
-    return cached_network(backbone, tuple(names), fast and fast_precision().bfloat16)
+    return cached_network(backbone, tuple(names), fast and fast_precision().bfloat16 and backbone.copyable)
 
 
 @lru_cache(maxsize=64)
