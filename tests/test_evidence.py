@@ -136,3 +136,10 @@ def test_sanity_and_channels_through_the_api(client):
     pictures, words = client.predict(handle_file(EXAMPLES[1]), "block2_conv2:3", "block5_conv3", 1, 2,
                                      api_name="/channels")
     assert len(pictures) == 4 and "block2_conv1:" in words and words.endswith("done")
+
+
+def test_the_sanity_check_of_a_class_redraws_the_classifier_first(classifier_backbone, photo):
+    run = A.AttributionRun(methods=["gradient"], size=64)
+    first = next(S.sanity(classifier_backbone, photo, run))
+    assert first.trained.target.kind == "class" and first.planned[:2] == ["classifier", "block5"]
+    assert first.correlations["gradient"][0] < 0.9  # the class's map moved once its classifier was redrawn

@@ -215,7 +215,7 @@ def settings_widgets(backbone: Backbone) -> dict:
 def maps_results() -> list:
     """Where the maps and their faithfulness show."""
     gallery = gr.Gallery(label="Attribution maps (captions: the method and the gap between its two orders: see "
-                               "below)", columns=4, height=400, object_fit="contain", elem_id="attribution-maps",
+                               "below)", columns=4, height=300, object_fit="contain", elem_id="attribution-maps",
                          format="png")
     words = gr.Markdown(elem_id="faithfulness-words")
     plots = []
