@@ -12,8 +12,10 @@ import os
 import sys
 
 import gradio as gr
+from starlette.middleware import Middleware
 
 from ui.files import keep_cache_small
+from ui.guard import Guard
 from ui.fill import fill_in_background
 from ui.page import build_page
 from ui.photos import ROOT
@@ -43,7 +45,8 @@ def launch(demo: gr.Blocks, share: bool = False, block: bool = True, **kwargs) -
     keep_cache_small()
     # ssr_mode/run_history off: mitigation for the gradio 6.31 advisory (CVE-2026-134825).
     demo.launch(share=share, ssr_mode=False, run_history=False, show_error=False, max_file_size=MAX_UPLOAD,
-                prevent_thread_lock=True, allowed_paths=[str(ROOT / "examples"), str(Store().folder)], **kwargs)
+                prevent_thread_lock=True, allowed_paths=[str(ROOT / "examples"), str(Store().folder)],
+                app_kwargs={"middleware": [Middleware(Guard, blocks=demo)]}, **kwargs)
     if share and not demo.share_url:
         print("No share link could be created (is this machine offline?); the app is only "
               f"served locally at {demo.local_url}", file=sys.stderr, flush=True)

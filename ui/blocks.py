@@ -80,8 +80,8 @@ def show_dictionary(backbone: Backbone, pictures: cache.TileCache, values: dict)
 
 
 def clicked_place(image: str, evt: gr.SelectData) -> tuple[float, float]:
-    """Where a click fell on the photo, as fractions of its width and height."""
-    height, width = imagefiles.load_image(image).shape[:2]
+    """Where a click fell on the photo, as fractions of its width and height (read from its header)."""
+    width, height = imagefiles.size_of(image)
     return (evt.index[0] + 0.5) / width, (evt.index[1] + 0.5) / height
 
 
@@ -151,5 +151,6 @@ def dictionary_section(page: Page, form: dict) -> None:
     x, y = number(blocks.X, visible=False), number(blocks.Y, visible=False)
     inputs = {"image": form["image"], "layer": form["layer"], "x": x, "y": y}
     handler = by_name(functools.partial(show_dictionary, page.backbone, cache.TileCache()), inputs)
-    form["image"].select(clicked_place, [form["image"]], [x, y], api_visibility="private").success(
+    form["image"].select(user_errors(clicked_place, "photo click"), [form["image"]], [x, y],
+                         api_visibility="private").success(
         user_errors(handler, "/dictionary"), list(inputs.values()), [entries, links], api_name="dictionary", **OPTIMIZE)

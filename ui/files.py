@@ -22,13 +22,36 @@ DISK_LIMIT_MB = float(os.environ.get("VIZ_DISK_MB", 1000))
 JANITOR_SECONDS, FRESH_SECONDS = 30.0, 20.0
 
 
+class DiskBudget:
+    """What Gradio's folder holds against its limit: as the janitor last counted it, plus the uploads
+    admitted since (each reserved whole before it is read, so a burst cannot pass the limit)."""
+
+    def __init__(self, limit_bytes: float):
+        self.limit, self.held, self.lock = limit_bytes, 0.0, threading.Lock()
+
+    def reserve(self, size: int) -> bool:
+        """Whether `size` more bytes fit; if they do, they are counted as held."""
+        with self.lock:
+            if self.held + size > self.limit:
+                return False
+            self.held += size
+            return True
+
+    def counted(self, total: float) -> None:
+        with self.lock:
+            self.held = total
+
+
+DISK = DiskBudget(DISK_LIMIT_MB * 2 ** 20)
+
+
 def keep_cache_small(folder: str | None = None, limit_mb: float = DISK_LIMIT_MB, every: float = JANITOR_SECONDS,
                      spare_seconds: float = FRESH_SECONDS) -> threading.Thread:
     """Start a thread that keeps Gradio's cache folder within `limit_mb`, every `every` seconds: what
     one client can make the process hold on disk is bounded, however long it loops."""
     def janitor():
         while True:
-            prune(Path(folder or get_upload_folder()), limit_mb * 2 ** 20, spare_seconds=spare_seconds)
+            DISK.counted(prune(Path(folder or get_upload_folder()), limit_mb * 2 ** 20, spare_seconds=spare_seconds))
             time.sleep(every)
 
     thread = threading.Thread(target=janitor, name="cache-janitor", daemon=True)

@@ -16,7 +16,7 @@ from viz.model import LAST_CONV, Backbone, conv_layers
 
 from .links import LAYER, UNIT, link_to, unit_query, wanted_view
 from .photos import EXAMPLES, ROOT, SharedPhoto, share_button
-from .runs import OPTIMIZE, handler_of, wire
+from .runs import OPTIMIZE, handler_of, user_errors, wire
 from .showcase import example_of
 from .streaming import Outputs, View, streamed
 from .tab import Page, Tab, UnitSource
@@ -151,7 +151,8 @@ def build(page: Page) -> Tab:
 
 def open_from(page: Page, opener: UnitOpener, source: UnitSource) -> None:
     """A click on another tab's picture of channels opens the unit's page here, on that picture's photo."""
-    event = source.picture.select(source.name_unit, source.inputs, [opener.unit], api_visibility="private")
+    event = source.picture.select(user_errors(source.name_unit, "grid click"), source.inputs, [opener.unit],
+                                  api_visibility="private")
     event = event.success(lambda: gr.Tabs(selected=TAB_ID), None, [page.tabs], api_visibility="private")
     opener.on(event.success, "unit (activation grid)", source.photo)
 

@@ -12,8 +12,11 @@ import time
 from typing import Callable
 
 import gradio as gr
+from gradio.context import LocalContext
 
 from viz.errors import InputError
+
+from .guard import LISTENERS
 
 OPTIMIZE = dict(concurrency_id="optimize", concurrency_limit=1, show_progress="minimal")
 FORWARD = dict(concurrency_id="forward", concurrency_limit=2)
@@ -51,10 +54,13 @@ BUSY = Busy()
 def user_errors(fn, endpoint: str):
     """`fn` (a function or a generator) with its InputErrors turned into messages for the person, and
     one line on stdout per run for the Space's owner: the endpoint, its seconds and how it ended (done,
-    time limit, stopped, refused, error). A streaming handler returns how it ended ("done" or "time limit")."""
+    time limit, stopped, refused, error, or abandoned: its client never listened, so it never ran). A
+    streaming handler returns how it ended ("done" or "time limit")."""
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def stream(*args, **kwargs):
+            if not listened():
+                return log_run(endpoint, 0.0, "abandoned")
             start, ending = time.monotonic(), "stopped"  # closed before its end: a Stop or a visitor who left
             try:
                 with BUSY.running():
@@ -71,6 +77,9 @@ def user_errors(fn, endpoint: str):
 
     @functools.wraps(fn)
     def call(*args, **kwargs):
+        if not listened():
+            log_run(endpoint, 0.0, "abandoned")
+            raise gr.Error("Nobody is waiting for this result.", print_exception=False)
         start, ending = time.monotonic(), "error"
         try:
             with BUSY.running():
@@ -82,6 +91,13 @@ def user_errors(fn, endpoint: str):
         finally:
             log_run(endpoint, time.monotonic() - start, ending)
     return call
+
+
+def listened() -> bool:
+    """Whether the client of the run now starting listens for its results (or this is no visitor's run:
+    the background fill, a test calling a handler)."""
+    request = LocalContext.request.get(None)
+    return LISTENERS.heard(getattr(request, "session_hash", None))
 
 
 def log_run(endpoint: str, seconds: float, ending: str) -> None:

@@ -12,11 +12,13 @@ from typing import Callable, Iterator
 import numpy as np
 import pandas as pd
 
+from viz.engine.optimize import TimeUp, stop_by
 from viz.runtime import release_memory
 
 from .files import save_files
 
 NO_RESULT = "**No result**: the run ended before its first step."
+DONE = object()  # what next() gives for a run at its end
 
 
 @dataclass
@@ -83,7 +85,8 @@ def stream(run: Iterator[View], outputs: Outputs, time_limit: float) -> Iterator
 
 class TimeLimited:
     """A streaming run's states until `seconds` have passed (0: no limit; then `cut` is True and the run
-    is closed); however it ends (done, limit, Stop, disconnect), the memory it used is handed back."""
+    is closed, within one evaluation of its limit: see `stop_by`); however it ends (done, limit, Stop,
+    disconnect), the memory it used is handed back."""
 
     def __init__(self, run: Iterator, seconds: float):
         self.run, self.seconds, self.cut = run, seconds, False
@@ -93,13 +96,19 @@ class TimeLimited:
         return "time limit" if self.cut else "done"
 
     def __iter__(self) -> Iterator:
-        start = time.monotonic()
+        deadline = time.monotonic() + self.seconds if self.seconds else None
         try:
-            for item in self.run:
+            while True:
+                with stop_by(deadline):  # the run's own loops check it at every evaluation
+                    item = next(self.run, DONE)
+                if item is DONE:
+                    return
                 yield item
-                if self.seconds and time.monotonic() - start > self.seconds:
+                if deadline and time.monotonic() > deadline:
                     self.cut = True
                     return
+        except TimeUp:
+            self.cut = True
         finally:
             self.run.close()
             release_memory()

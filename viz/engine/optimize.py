@@ -7,7 +7,9 @@ a generator: it yields a `Snapshot` every `every` steps, and closing it stops th
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import threading
 import time
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache, partial
@@ -42,6 +44,34 @@ class Snapshot:
     def total(self) -> np.ndarray:
         """The loss being minimized, per image."""
         return np.sum(list(self.losses.values()), axis=0)
+
+
+class TimeUp(Exception):
+    """Raised inside a run once the time its caller allowed it (`stop_by`) has passed: nothing half
+    made is kept or cached, whatever was computing it."""
+
+
+_deadline = threading.local()
+
+
+@contextlib.contextmanager
+def stop_by(deadline: float | None):
+    """While inside, every evaluation in this thread first checks the clock (time.monotonic) against
+    `deadline` (None: no limit) and raises TimeUp past it: a run then ends within one evaluation of
+    its time limit, however long its snapshots or batches take."""
+    previous = getattr(_deadline, "at", None)
+    _deadline.at = deadline
+    try:
+        yield
+    finally:
+        _deadline.at = previous
+
+
+def check_the_clock() -> None:
+    """TimeUp if the time `stop_by` allowed this thread has passed."""
+    at = getattr(_deadline, "at", None)
+    if at is not None and time.monotonic() > at:
+        raise TimeUp
 
 
 @dataclass(frozen=True)
@@ -81,6 +111,7 @@ def optimize(objective: Objective, param, net: Callable[[tf.Tensor], dict], sche
     start, last = time.perf_counter(), None
     shown = start
     for step in range(1, steps + 1):
+        check_the_clock()
         state, done = next(stepper, None), False
         if state is None:  # the optimizer has converged: report where it stopped
             state, step, done = last, step - 1, True
@@ -285,6 +316,7 @@ class LBFGS:
         shapes, seed = [v.shape for v in start], step_seed(seed, 0)
 
         def at(x):
+            check_the_clock()  # a line search may evaluate several times within one step
             terms, total, grads = evaluate(unflatten(x, shapes), data, seed)
             return terms, float(total), np.concatenate([np.ravel(g.numpy()) for g in grads]).astype(np.float64)
 

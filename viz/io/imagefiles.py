@@ -5,6 +5,7 @@ array, and results written losslessly as PNG, or as a looping GIF or WebP animat
 from __future__ import annotations
 
 import io
+import math
 import os
 import warnings
 from contextlib import contextmanager
@@ -17,10 +18,16 @@ from ..images import MAX_PIXELS, WHITE, as_unit_range, to_uint8
 
 MIN_SIDE = 8
 MAX_ASPECT = 10.0
+LOAD_SIDE = 1024  # px: uploads are decoded at most this long; the largest side any analysis asks for is 768
+EXIF_ORIENTATION = 0x0112
+REDUCIBLE = ("1", "L", "LA", "I", "F", "RGB", "RGBA", "CMYK", "P")  # the modes Pillow reduces
+TOO_MUCH_METADATA = "The image carries a text or colour-profile chunk too large to read; save it again without it."
 
 
-def load_image(source) -> np.ndarray:
-    """Any picture (path, bytes, PIL image or array) as an upright RGB uint8 array.
+def load_image(source, longest: int = LOAD_SIDE) -> np.ndarray:
+    """Any picture (path, bytes, PIL image or array) as an upright RGB uint8 array, a file shrunk to
+    `longest` px as it is decoded (JPEG at a reduced scale, other formats by an integer reduction
+    first): the network never sees more, and a 40-megapixel upload then costs about one raster.
 
     Handles EXIF rotation, the first frame of animations, palettes, alpha (composited on white),
     greyscale, 16-bit and CMYK; refuses non-images, truncated files and absurd sizes with an
@@ -32,9 +39,40 @@ def load_image(source) -> np.ndarray:
         return pil_to_rgb(source)
     with opened(source) as im:
         try:
-            return pil_to_rgb(im)
+            return pil_to_rgb(shrunk(im, longest))
+        except ValueError as err:
+            if "Decompressed" in str(err):  # Pillow's guard against a text or profile chunk that inflates
+                raise InputError(TOO_MUCH_METADATA) from err
+            raise InputError("The image file is truncated or corrupt and cannot be decoded.") from err
         except (OSError, SyntaxError, EOFError) as err:
             raise InputError("The image file is truncated or corrupt and cannot be decoded.") from err
+
+
+def shrunk(im: Image.Image, longest: int) -> Image.Image:
+    """`im` at most `longest` px long: a JPEG decoded at a reduced scale; any other reduced by an integer
+    factor straight from its raster (Pillow's own reduce would first copy an image with alpha whole,
+    to premultiply it), the raster then freed; then resampled with a Lanczos filter. Its EXIF data
+    stays with it."""
+    if im.format == "JPEG":  # decoded at 1/2, 1/4 or 1/8 where that keeps it twice `longest` long
+        scale = min(1.0, 2 * longest / max(im.size))
+        im.draft("RGB", (math.ceil(im.width * scale), math.ceil(im.height * scale)))
+    im.load()
+    factor = max(im.size) // longest
+    if factor >= 2 and im.mode in REDUCIBLE:
+        reduced = im._new(im.im.reduce((factor, factor), (0, 0) + im.size))
+        im.close()  # the whole raster goes at once, not when the caller is done
+        im = reduced
+    im.thumbnail((longest, longest), Image.Resampling.LANCZOS, reducing_gap=None)
+    return im
+
+
+def size_of(source) -> tuple[int, int]:
+    """(width, height) of an image file as it is shown (EXIF rotation applied), read from its header
+    alone: what a click on a photo needs to know, without decoding it."""
+    with opened(source) as im:
+        width, height = im.size
+        orientation = im.getexif().get(EXIF_ORIENTATION, 1)
+    return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
 @contextmanager
@@ -54,6 +92,8 @@ def opened(source):
         raise InputError(f"The image is too large: the limit is {MAX_PIXELS // 1_000_000} megapixels.") from None
     except UnidentifiedImageError:
         raise InputError("This file is not an image that can be read (try a PNG, JPEG, GIF or WebP).") from None
+    except ValueError:  # Pillow's guard against a text or profile chunk that inflates
+        raise InputError(TOO_MUCH_METADATA) from None
     except (OSError, SyntaxError, EOFError) as err:
         raise InputError("The image file is truncated or corrupt and cannot be decoded.") from err
     with im:
