@@ -14,7 +14,6 @@ Run: python benchmarks/abuse.py [--soak 200] [--loop-minutes 10] [--disk-mb 100]
 import argparse
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import threading
@@ -28,7 +27,7 @@ from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from load import free_port, rss_mb, wait_for  # noqa: E402
+from load import launched, rss_mb  # noqa: E402
 
 sys.path.insert(0, str(HERE.parent))
 from viz.images import fit_for_network  # noqa: E402
@@ -263,14 +262,9 @@ def main():
 
     work = Path(tempfile.mkdtemp(prefix="abuse-"))
     gradio_cache = work / "gradio"
-    port = free_port()
-    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False",
-               GRADIO_TEMP_DIR=str(gradio_cache), VIZ_DISK_MB=str(args.disk_mb), VIZ_ATLAS_DIR=str(work / "atlas"))
-    server = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--weights", "hed"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_for(url, server)
+    env = dict(os.environ, GRADIO_TEMP_DIR=str(gradio_cache), VIZ_DISK_MB=str(args.disk_mb),
+               VIZ_ATLAS_DIR=str(work / "atlas"))
+    with launched(env) as (server, url):
         client = Client(url, verbose=False)
         memory = Memory(server.pid)
         answer(client, "/activations", [__import__("gradio_client").handle_file(CAT)])  # warm
@@ -306,9 +300,6 @@ def main():
         calls, most = disk_loop(client, gradio_cache, args.loop_minutes)
         print(f"disk: one client looping {args.loop_minutes:g} min ({calls} calls to /activations): Gradio's cache "
               f"held at most {most:.0f} MB (VIZ_DISK_MB={args.disk_mb:g}); server alive: {server.poll() is None}")
-    finally:
-        server.terminate()
-        server.wait(30)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,6 @@ Run: python benchmarks/latency.py [--weights hed] [--cpu native|avx2] [--compare
 
 import argparse
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -30,7 +29,7 @@ from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from load import free_port, wait_for  # noqa: E402
+from load import launched  # noqa: E402
 
 sys.path.insert(0, str(HERE.parent))
 from viz.precision import NATIVE_CPU_FLAGS, cpu_flags  # noqa: E402
@@ -149,13 +148,8 @@ def measure(args, env: dict, photos: list[str], again: bool) -> tuple[dict, dict
     timings (and, for optimizing endpoints when `again`, a second call's)."""
     from gradio_client import Client
 
-    port = free_port()
-    env = dict(env, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port))
-    server = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--weights", args.weights], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url, results = f"http://127.0.0.1:{port}/", {}
-    try:
-        wait_for(url, server)
+    results = {}
+    with launched(env, args.weights) as (_, url):
         client = Client(url, verbose=False)
         info = client.predict(api_name="/model_info")
         for label, endpoint, call in cases(photos, args.only):
@@ -167,9 +161,6 @@ def measure(args, env: dict, photos: list[str], again: bool) -> tuple[dict, dict
                 results[label]["again"] = timed(client, endpoint, call)
             if endpoint == "/activations" and args.browser:
                 results[label]["browser"] = in_browser(url, photos[1])
-    finally:
-        server.terminate()
-        server.wait(30)
     return info, results
 
 

@@ -12,6 +12,7 @@ Run: python benchmarks/load.py [--users 16] [--jobs 3] [--queue 24] [--deadline 
 """
 
 import argparse
+import contextlib
 import os
 import socket
 import subprocess
@@ -130,18 +131,11 @@ def main():
     parser.add_argument("--rounds", type=int, default=1, help="repeat the load: memory after each round "
                         "shows whether it settles once warm or keeps growing")
     args = parser.parse_args()
-    port = free_port()
-    env = dict(os.environ, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port),
-               VIZ_QUEUE_SIZE=str(args.queue), GRADIO_ANALYTICS_ENABLED="False")
-    server = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--weights", "hed"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_for(url, server)
+    with launched(dict(os.environ, VIZ_QUEUE_SIZE=str(args.queue))) as (server, url):
         baseline = rss_mb(server.pid)
         peak, stop = [baseline], threading.Event()
         threading.Thread(target=lambda: sample(server.pid, peak, stop), daemon=True).start()
-        folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"load-{port}"
+        folder = Path(os.environ.get("TMPDIR", "/tmp")) / f"load-{server.pid}"
         folder.mkdir(exist_ok=True)
         style = str(ROOT / "examples" / "styles" / "mosaic.jpg")
         for round_ in range(1, args.rounds + 1):
@@ -150,9 +144,6 @@ def main():
             print(f"round {round_} of {args.rounds}:")
             report(results, args, wall, baseline, max(peak), rss_mb(server.pid))
         stop.set()
-    finally:
-        server.terminate()
-        server.wait(30)
 
 
 def run_round(args, url, folder, style):
@@ -167,6 +158,23 @@ def run_round(args, url, folder, style):
     for t in threads:
         t.join(max(1.0, deadline - time.monotonic() + 60))
     return results, time.monotonic() - start
+
+
+@contextlib.contextmanager
+def launched(env: dict, weights: str = "hed"):
+    """`python app.py` on a free loopback port, in `env`: yields (its process, its URL) once it serves,
+    and stops it after."""
+    port = free_port()
+    env = dict(env, GRADIO_SERVER_NAME="127.0.0.1", GRADIO_SERVER_PORT=str(port), GRADIO_ANALYTICS_ENABLED="False")
+    server = subprocess.Popen([sys.executable, str(ROOT / "app.py"), "--weights", weights], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_for(url, server)
+        yield server, url
+    finally:
+        server.terminate()
+        server.wait(30)
 
 
 def wait_for(url: str, server, timeout: float = 120):

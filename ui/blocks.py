@@ -15,7 +15,7 @@ from viz.model import LAST_CONV, Backbone, conv_layers
 
 from .links import unit_link
 from .photos import EXAMPLE, EXAMPLES, SharedPhoto, share_button
-from .runs import OPTIMIZE, by_name, user_errors, wire
+from .runs import OPTIMIZE, by_name, user_errors, wire, wire_stop
 from .showcase import example_of
 from .streaming import Outputs, View, streamed
 from .tab import Page, Tab
@@ -124,14 +124,15 @@ def build(page: Page) -> Tab:
                 grid_run = grid_section(page, form)
                 dictionary_section(page, form)
     handler = streamed(functools.partial(show_groups, page.backbone), GROUPS_OUTPUTS, page.time_limit)
-    groups_run = wire(run, handler, form, outputs, "neuron_groups", **OPTIMIZE)
-    stop.click(None, cancels=[groups_run, grid_run])
+    wire(run, handler, form, outputs, "neuron_groups", **OPTIMIZE)
+    wire_stop(stop, [handler, grid_run])
     example = example_of("blocks", handler, form, outputs, {"image": EXAMPLE}, settings=(blocks.PICTURES,))
     return Tab(SharedPhoto(photo, share), [example])
 
 
 def grid_section(page: Page, form: dict):
-    """The activation grid's widgets, wired to /activation_grid (the photo, layer and seed of the groups)."""
+    """The activation grid's widgets, wired to /activation_grid (the photo, layer and seed of the groups);
+    its streamed handler, for the tab's Stop."""
     with gr.Row():
         cells = slider(blocks.CELLS, scale=2)
         show = gr.Button("Show the activation grid", scale=1)
@@ -140,7 +141,8 @@ def grid_section(page: Page, form: dict):
     status = gr.Markdown(elem_id="grid-status")
     handler = streamed(functools.partial(show_grid, page.backbone), GRID_OUTPUTS, page.time_limit)
     inputs = {"image": form["image"], "layer": form["layer"], "cells": cells, "seed": form["seed"]}
-    return wire(show, handler, inputs, [grid, status], "activation_grid", **OPTIMIZE)
+    wire(show, handler, inputs, [grid, status], "activation_grid", **OPTIMIZE)
+    return handler
 
 
 def dictionary_section(page: Page, form: dict) -> None:

@@ -24,22 +24,35 @@ JANITOR_SECONDS, FRESH_SECONDS = 30.0, 20.0
 
 class DiskBudget:
     """What Gradio's folder holds against its limit: as the janitor last counted it, plus the uploads
-    admitted since (each reserved whole before it is read, so a burst cannot pass the limit)."""
+    finished since, plus those under way (each reserved whole before it is read, so a burst of them
+    cannot pass the limit)."""
 
     def __init__(self, limit_bytes: float):
-        self.limit, self.held, self.lock = limit_bytes, 0.0, threading.Lock()
+        self.limit, self.lock = limit_bytes, threading.Lock()
+        self.on_disk = self.since = self.pending = 0.0
+
+    @property
+    def held(self) -> float:
+        return self.on_disk + self.since + self.pending
 
     def reserve(self, size: int) -> bool:
-        """Whether `size` more bytes fit; if they do, they are counted as held."""
+        """Whether an upload of `size` bytes fits; if it does, it is counted as under way."""
         with self.lock:
             if self.held + size > self.limit:
                 return False
-            self.held += size
+            self.pending += size
             return True
 
-    def counted(self, total: float) -> None:
+    def finished(self, size: int) -> None:
+        """An upload reserved before is on the disk now (until the janitor's next count says so)."""
         with self.lock:
-            self.held = total
+            self.pending -= size
+            self.since += size
+
+    def counted(self, total: float) -> None:
+        """The janitor's count of the folder (what it holds, uploads finished before included)."""
+        with self.lock:
+            self.on_disk, self.since = total, 0.0
 
 
 DISK = DiskBudget(DISK_LIMIT_MB * 2 ** 20)

@@ -96,7 +96,10 @@ class Guard:
         if not DISK.reserve(length):
             return await refuse(send, 507, "The server's space for uploads is full for a moment; please try again "
                                            "in a minute.")
-        return await self.app(scope, receive, send)
+        try:
+            return await self.app(scope, receive, send)
+        finally:
+            DISK.finished(length)
 
     async def call(self, scope, receive, send):
         """A call's body, refused if too large (before it is read, or as soon as it passes the bound);
@@ -138,11 +141,22 @@ class Guard:
 
 def runs_of(queue, group: str) -> dict[str, Counter]:
     """The runs of a concurrency group waiting or running, counted by session and by address."""
-    events = list(getattr(queue.event_queue_per_concurrency_id.get(group), "queue", []))
-    events += [e for jobs in queue.active_jobs or [] if jobs for e in jobs if e.concurrency_id == group]
-    sessions = Counter(e.session_hash for e in events if e.alive)
-    addresses = Counter(address_of_request(e.request) for e in events if e.alive)
-    return {"sessions": sessions, "addresses": addresses}
+    events = in_group(queue, group)
+    return {"sessions": Counter(e.session_hash for e in events),
+            "addresses": Counter(address_of_request(e.request) for e in events)}
+
+
+def in_group(queue, group: str | None = None) -> list:
+    """The live events of a concurrency group (None: of every group), running first, then waiting in order."""
+    return [e for e in running(queue) + waiting(queue) if group in (None, e.concurrency_id)]
+
+
+def running(queue) -> list:
+    return [e for jobs in queue.active_jobs or [] if jobs for e in jobs if e.alive]
+
+
+def waiting(queue) -> list:
+    return [e for q in queue.event_queue_per_concurrency_id.values() for e in getattr(q, "queue", []) if e.alive]
 
 
 def endpoint_of(blocks, path: str, payload):

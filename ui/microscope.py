@@ -16,7 +16,7 @@ from viz.model import LAST_CONV, Backbone, conv_layers
 
 from .links import LAYER, UNIT, link_to, unit_query, wanted_view
 from .photos import EXAMPLES, ROOT, SharedPhoto, share_button
-from .runs import OPTIMIZE, handler_of, user_errors, wire
+from .runs import OPTIMIZE, handler_of, user_errors, wire, wire_stop
 from .showcase import example_of
 from .streaming import Outputs, View, streamed
 from .tab import Page, Tab, UnitSource
@@ -108,22 +108,19 @@ def unit_widgets() -> tuple[dict, gr.Button, gr.Button, list]:
 @dataclass
 class UnitOpener:
     """How a unit's page opens here when something sets the unit box (a button, a tile, another tab's
-    picture, a link): the one streaming run, the tab's photo by default, its outputs, its Stop button."""
+    picture, a link): the one streaming run, the tab's photo by default, its outputs."""
 
     run: Callable[[dict], object]
     unit: gr.Textbox
     photo: gr.Image
     outputs: list
-    stop: gr.Button
 
     def on(self, listener, label: str, photo: gr.Image | None = None):
         """The unit's page (on `photo`, else the tab's), run when `listener` fires (an event's
-        `.success`, a component's `.change`), logged as `label`, stopped by the Stop button."""
+        `.success`, a component's `.change`), logged as `label` (the tab's Stop ends it: `wire_stop`)."""
         form = {"unit": self.unit, "image": photo or self.photo}
-        run = listener(handler_of(self.run, form, label), list(form.values()), self.outputs, api_visibility="private",
-                       **OPTIMIZE)
-        self.stop.click(None, cancels=[run])
-        return run
+        return listener(handler_of(self.run, form, label), list(form.values()), self.outputs,
+                        api_visibility="private", **OPTIMIZE)
 
 
 def build(page: Page) -> Tab:
@@ -138,13 +135,13 @@ def build(page: Page) -> Tab:
         unit_form, open_unit, share, unit_outputs = unit_widgets()
         atlas_run = streamed(functools.partial(show_atlas, page.backbone, pictures), OUTPUTS, page.time_limit)
         opener = UnitOpener(streamed(functools.partial(show_unit, page.backbone, pictures), OUTPUTS, page.time_limit),
-                            unit_form["unit"], unit_form["image"], unit_outputs, stop)
-        runs = [wire(show, atlas_run, atlas_form, atlas_outputs, "atlas", **OPTIMIZE),
-                wire(open_unit, opener.run, unit_form, unit_outputs, "unit", **OPTIMIZE),
-                follow_links(page, atlas_run, atlas_form, atlas_outputs, opener)]
+                            unit_form["unit"], unit_form["image"], unit_outputs)
+        wire(show, atlas_run, atlas_form, atlas_outputs, "atlas", **OPTIMIZE)
+        wire(open_unit, opener.run, unit_form, unit_outputs, "unit", **OPTIMIZE)
+        follow_links(page, atlas_run, atlas_form, atlas_outputs, opener)
     tile = atlas_outputs[0].select(unit_of_tile, list(atlas_form.values()), [opener.unit], api_visibility="private")
     opener.on(tile.success, "unit (atlas tile)")
-    stop.click(None, cancels=runs)
+    wire_stop(stop, [atlas_run, opener.run])
     example = example_of("microscope", atlas_run, atlas_form, atlas_outputs, {}, settings=(TILE,))
     return Tab(SharedPhoto(opener.photo, share), [example], open_unit=functools.partial(open_from, page, opener))
 

@@ -7,19 +7,23 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
+import statistics
 import threading
 import time
+from collections import defaultdict, deque
 from typing import Callable
 
 import gradio as gr
 from gradio.context import LocalContext
 
 from viz.errors import InputError
+from viz.runtime import trim_memory
 
-from .guard import LISTENERS
+from .guard import LISTENERS, in_group, running, waiting
 
 OPTIMIZE = dict(concurrency_id="optimize", concurrency_limit=1, show_progress="minimal")
 FORWARD = dict(concurrency_id="forward", concurrency_limit=2)
+FIRST_GUESS = 30.0  # seconds an optimizing run is guessed to take before any has been timed
 
 
 class Busy:
@@ -62,6 +66,7 @@ def user_errors(fn, endpoint: str):
             if not listened():
                 return log_run(endpoint, 0.0, "abandoned")
             start, ending = time.monotonic(), "stopped"  # closed before its end: a Stop or a visitor who left
+            event = CLOCK.start()
             try:
                 with BUSY.running():
                     ending = (yield from fn(*args, **kwargs)) or "done"
@@ -72,7 +77,9 @@ def user_errors(fn, endpoint: str):
                 ending = "error"
                 raise
             finally:
+                trim_memory()
                 log_run(endpoint, time.monotonic() - start, ending)
+                CLOCK.end(event, endpoint, time.monotonic() - start, ending)
         return stream
 
     @functools.wraps(fn)
@@ -89,6 +96,7 @@ def user_errors(fn, endpoint: str):
             ending = "refused"
             raise gr.Error(str(err), print_exception=False) from None
         finally:
+            trim_memory()
             log_run(endpoint, time.monotonic() - start, ending)
     return call
 
@@ -100,8 +108,52 @@ def listened() -> bool:
     return LISTENERS.heard(getattr(request, "session_hash", None))
 
 
+class Clock:
+    """When each run now in progress started, and how long the last runs of each endpoint took: what a
+    visitor waiting in the queue is told."""
+
+    def __init__(self):
+        self.started, self.took = {}, defaultdict(lambda: deque(maxlen=20))
+
+    def start(self) -> str | None:
+        event = LocalContext.event_id.get(None)
+        if event is not None:
+            self.started[event] = time.monotonic()
+        return event
+
+    def end(self, event: str | None, endpoint: str, seconds: float, ending: str) -> None:
+        self.started.pop(event, None)
+        if ending in ("done", "time limit"):
+            self.took[endpoint].append(seconds)
+
+    def left(self, event) -> float:
+        """About how many seconds a queued or running event has left (its endpoint's median so far)."""
+        past = self.took.get("/" + str(event.fn.api_name)) or [t for runs in self.took.values() for t in runs]
+        typical = statistics.median(past) if past else FIRST_GUESS
+        elapsed = time.monotonic() - self.started.get(event._id, time.monotonic())
+        return max(typical - elapsed, typical / 5)
+
+
+CLOCK = Clock()
+
+
 def log_run(endpoint: str, seconds: float, ending: str) -> None:
     print(f"run {endpoint} {seconds:.1f} s {ending}", flush=True)
+
+
+def waiting_words(blocks) -> Callable[[], str]:
+    """A status line for a run about to join the optimizing queue: how many runs are ahead, and about
+    how long until it starts (said before it waits, where Gradio would only show 'queue: 2/3')."""
+    def words() -> str:
+        queue = getattr(blocks, "_queue", None)
+        ahead = in_group(queue, OPTIMIZE["concurrency_id"]) if queue is not None else []
+        if not ahead:
+            return "Starting…"
+        seconds = sum(CLOCK.left(event) for event in ahead)
+        runs = "1 run" if len(ahead) == 1 else f"{len(ahead)} runs"
+        return (f"**Waiting for {runs} ahead of yours** (the server makes one picture at a time): yours should "
+                f"start in about {seconds:.0f} s.")
+    return words
 
 
 def by_name(fn: Callable[[dict], object], form: dict) -> Callable:
@@ -133,18 +185,39 @@ def handler_of(fn: Callable[[dict], object], form: dict, label: str) -> Callable
 
 def wire(trigger, fn: Callable[[dict], object], form: dict, outputs: list, api_name: str, **options):
     """Connect a button to a viz-backed handler that takes the values of `form` (names -> components)
-    by name and whose InputErrors become messages for people; `api_name` names its endpoint.
+    by name and whose InputErrors become messages for people; `api_name` names its endpoint. A streamed
+    optimizing run's status first says whether it waits for others, and about how long.
 
     (Gradio's `validator` would refuse bad images before the queue, but it turns a bad parameter
     into a bare HTTP 400 for API clients, losing the message; so every check runs in the job.)"""
-    return trigger.click(handler_of(fn, form, "/" + api_name), inputs=list(form.values()), outputs=outputs,
-                         api_name=api_name, **options)
+    listener = trigger.click
+    if options.get("concurrency_id") == OPTIMIZE["concurrency_id"] and hasattr(fn, "outputs"):
+        listener = trigger.click(waiting_words(gr.context.Context.root_block), None, outputs[fn.outputs.status_at],
+                                 queue=False, api_visibility="private").then
+    return listener(handler_of(fn, form, "/" + api_name), inputs=list(form.values()), outputs=outputs,
+                    api_name=api_name, **options)
 
 
 def wire_run(button: gr.Button, stop: gr.Button, fn: Callable[[dict], object], form: dict, outputs: list,
              api_name: str):
-    """Wire an optimizing tab: its runs share one worker, and `stop` cancels the current one
-    (what it made so far stays on the page)."""
-    event = wire(button, fn, form, outputs, api_name, **OPTIMIZE)
-    stop.click(None, cancels=[event])
-    return event
+    """Wire an optimizing tab (`fn` from `ui.streaming.streamed`): its runs share one worker, and `stop`
+    ends the current one."""
+    wire_stop(stop, [fn])
+    return wire(button, fn, form, outputs, api_name, **OPTIMIZE)
+
+
+def wire_stop(stop: gr.Button, runs: list[Callable]) -> None:
+    """`stop` ends this session's runs of `runs` (streamed handlers) that are running or waiting: each
+    ends within an evaluation and shows what it made, its files and that it was stopped (an API client
+    cancels its job instead)."""
+    blocks, halts = gr.context.Context.root_block, [run.halts for run in runs]
+
+    def stop_runs(request: gr.Request) -> None:
+        queue = getattr(blocks, "_queue", None)
+        for waits, events in ((False, running(queue)), (True, waiting(queue))) if queue is not None else ():
+            for event in events:
+                own = getattr(event.fn.fn, "halts", None)
+                if event.session_hash == request.session_hash and any(own is h for h in halts):
+                    own.ask(request.session_hash, waits)
+
+    stop.click(stop_runs, None, None, queue=False, api_visibility="private")

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import functools
 import math
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
+from gradio.context import LocalContext
 
 from viz.engine.optimize import TimeUp, stop_by
 from viz.runtime import release_memory
@@ -18,6 +20,7 @@ from viz.runtime import release_memory
 from .files import save_files
 
 NO_RESULT = "**No result**: the run ended before its first step."
+STOPPED_FIRST = "**Stopped** before its first step: nothing was made."
 DONE = object()  # what next() gives for a run at its end
 
 
@@ -49,25 +52,70 @@ class Outputs:
     files: bool = False
     gif: str | None = None
 
+    @property
+    def status_at(self) -> int:
+        """Where the status line is among the outputs."""
+        return self.shown + self.curve
+
     def values(self, shown: tuple, rows: list[dict], status: str, files) -> tuple:
         curve = (pd.DataFrame(rows) if rows else None,) if self.curve else ()
         return (*shown, *curve, status, *((files,) if self.files else ()))
 
 
+class Halts:
+    """A person's Stop for one tab's runs, by session: the run of a session that is running ends at its
+    next evaluation and shows what it made; a run still waiting stops as soon as its turn comes."""
+
+    def __init__(self):
+        self.events, self.lock = {}, threading.Lock()
+
+    def begin(self, session: str | None) -> threading.Event:
+        """The halt of the run of `session` that starts now (already set if Stop came while it waited)."""
+        with self.lock:
+            return self.events.setdefault(session, threading.Event())
+
+    def end(self, session: str | None, halt: threading.Event) -> None:
+        with self.lock:
+            if self.events.get(session) is halt:
+                del self.events[session]
+
+    def ask(self, session: str | None, waiting: bool) -> None:
+        """Stop the run of `session` that is running, or (`waiting`) the one that waits for its turn."""
+        with self.lock:
+            halt = self.events.setdefault(session, threading.Event()) if waiting else self.events.get(session)
+        if halt is not None:
+            halt.set()
+
+
+def this_session() -> str | None:
+    """The session of the request being served (None outside one: a test, the background fill)."""
+    request = LocalContext.request.get(None)
+    return getattr(request, "session_hash", None)
+
+
 def streamed(handler: Callable[[dict], Iterator[View]], outputs: Outputs, time_limit: float) -> Callable:
     """`handler(values)`, which yields Views, as a Gradio handler that yields its outputs' values (see
-    `stream`) and returns how the run ended."""
+    `stream`) and returns how the run ended; its `halts` take a Stop (`ui.runs.wire_stop`)."""
+    halts = Halts()
+
     @functools.wraps(handler)
     def run(values: dict):
-        return (yield from stream(handler(values), outputs, time_limit))
+        session = this_session()
+        halt = halts.begin(session)
+        try:
+            return (yield from stream(handler(values), outputs, time_limit, halt))
+        finally:
+            halts.end(session, halt)
+    run.halts, run.outputs = halts, outputs
     return run
 
 
-def stream(run: Iterator[View], outputs: Outputs, time_limit: float) -> Iterator[tuple]:
+def stream(run: Iterator[View], outputs: Outputs, time_limit: float, halt: threading.Event | None = None
+           ) -> Iterator[tuple]:
     """Show a time-limited run state by state, then once more with how it ended and its files (None
-    until then). Returns how the run ended ("done" or "time limit")."""
+    until then). Returns how the run ended ("done", "time limit" or "stopped": `halt` was set)."""
     rows, frames, last = [], [], None
-    limited = TimeLimited(run, time_limit)
+    limited = TimeLimited(run, time_limit, halt)
     for view in limited:
         last = view
         rows += view.curve
@@ -75,43 +123,47 @@ def stream(run: Iterator[View], outputs: Outputs, time_limit: float) -> Iterator
         shown = view.shown if view.sending is None else view.sending
         yield outputs.values(shown, rows, status_line(view) + view.note, None)
     if last is None:  # stopped before its first snapshot: nothing to show or save
-        yield outputs.values((None,) * outputs.shown, [], NO_RESULT, None)
+        yield outputs.values((None,) * outputs.shown, [], STOPPED_FIRST if limited.halted else NO_RESULT, None)
         return limited.ending
     files = save_files(last.pngs, frames, outputs.gif) if outputs.files else None
-    status = status_line(last, running=False) + last.note + ending(last, limited.cut, time_limit)
+    status = status_line(last, running=False) + last.note + ending(last, limited.ending, time_limit)
     yield outputs.values(last.shown, rows, status, files)
     return limited.ending
 
 
 class TimeLimited:
-    """A streaming run's states until `seconds` have passed (0: no limit; then `cut` is True and the run
-    is closed, within one evaluation of its limit: see `stop_by`); however it ends (done, limit, Stop,
-    disconnect), the memory it used is handed back."""
+    """A streaming run's states until `seconds` have passed (0: no limit; then `cut` is True) or `halt`
+    is set (then `halted`); the run is then closed, within one evaluation (see `stop_by`). However it
+    ends (done, limit, Stop, disconnect), the memory it used is handed back."""
 
-    def __init__(self, run: Iterator, seconds: float):
-        self.run, self.seconds, self.cut = run, seconds, False
+    def __init__(self, run: Iterator, seconds: float, halt: threading.Event | None = None):
+        self.run, self.seconds, self.halt = run, seconds, halt
+        self.cut = self.halted = False
 
     @property
     def ending(self) -> str:
-        return "time limit" if self.cut else "done"
+        return "stopped" if self.halted else "time limit" if self.cut else "done"
 
     def __iter__(self) -> Iterator:
         deadline = time.monotonic() + self.seconds if self.seconds else None
         try:
-            while True:
-                with stop_by(deadline):  # the run's own loops check it at every evaluation
+            while not self.stopped(deadline):
+                with stop_by(deadline, self.halt):  # the run's own loops check both at every evaluation
                     item = next(self.run, DONE)
                 if item is DONE:
                     return
                 yield item
-                if deadline and time.monotonic() > deadline:
-                    self.cut = True
-                    return
         except TimeUp:
-            self.cut = True
+            self.stopped(deadline)
         finally:
             self.run.close()
             release_memory()
+
+    def stopped(self, deadline: float | None) -> bool:
+        """Whether the run must end now (asked to stop, or past its deadline); notes which."""
+        self.halted = self.halt is not None and self.halt.is_set()
+        self.cut = not self.halted and deadline is not None and time.monotonic() > deadline
+        return self.halted or self.cut
 
 
 def status_line(view: View, running: bool = True) -> str:
@@ -124,10 +176,13 @@ def status_line(view: View, running: bool = True) -> str:
     return line
 
 
-def ending(view: View, cut: bool, time_limit: float) -> str:
-    """How a streamed run ended, for its status line: every step done, converged early (finished:
-    more steps would change little), or cut by the time limit (unfinished)."""
-    if cut:
+def ending(view: View, how: str, time_limit: float) -> str:
+    """How a streamed run ended (`how`: TimeLimited.ending), for its status line: stopped by the person,
+    cut by the time limit (unfinished), every step done, or converged early (more steps would change
+    little)."""
+    if how == "stopped":
+        return f" · **stopped at step {view.step} of {view.steps}** (Stop): what it had made is kept"
+    if how == "time limit":
         return f" · **cut by the {time_limit:.0f} s time limit: unfinished** ({view.resume})"
     if view.step >= view.steps:
         return " · done"

@@ -13,7 +13,8 @@ from threadpoolctl import threadpool_limits
 
 
 def configure_runtime() -> None:
-    """Quiet TensorFlow's C++ logs, cap Pillow's decoder at our pixel limit, keep numpy's BLAS to one thread.
+    """Quiet TensorFlow's C++ logs, let its memory go back after a run, cap Pillow's decoder at our pixel
+    limit, keep numpy's BLAS to one thread. Before TensorFlow computes anything.
 
     TensorFlow owns the cores. OpenBLAS threads keep spinning after each of numpy's products, and on
     2 cores they took TensorFlow's time between L-BFGS steps; numpy's products here are small and
@@ -24,6 +25,9 @@ def configure_runtime() -> None:
     from .images import MAX_PIXELS
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # oneDNN's own pool keeps every large buffer a run ever needed, for good; the system's allocator
+    # hands them back, for a few per cent of speed (benchmarks/fairness.py).
+    os.environ.setdefault("TF_ONEDNN_USE_SYSTEM_ALLOCATOR", "1")
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own bomb guard at our limit (warns at 1×, refuses at 2×)
     threadpool_limits(1, user_api="blas")
 
@@ -39,6 +43,12 @@ def release_memory() -> None:
     """Collect a finished run's reference cycles (TensorFlow graphs) and hand glibc's free heap back to
     the system: without it a long-running server's memory crept up by megabytes per run."""
     gc.collect()
+    trim_memory()
+
+
+def trim_memory() -> None:
+    """Hand glibc's free heap back to the system (cheap, unlike the collection of release_memory):
+    after every request, so that one large photo does not leave its arrays' pages held."""
     trim = getattr(c_library(), "malloc_trim", None)
     if trim is not None:
         trim(0)

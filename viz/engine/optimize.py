@@ -55,22 +55,22 @@ _deadline = threading.local()
 
 
 @contextlib.contextmanager
-def stop_by(deadline: float | None):
+def stop_by(deadline: float | None, halt: threading.Event | None = None):
     """While inside, every evaluation in this thread first checks the clock (time.monotonic) against
-    `deadline` (None: no limit) and raises TimeUp past it: a run then ends within one evaluation of
-    its time limit, however long its snapshots or batches take."""
-    previous = getattr(_deadline, "at", None)
-    _deadline.at = deadline
+    `deadline` (None: no limit), and `halt` (a person's Stop), and raises TimeUp past the one or once the
+    other is set: a run then ends within one evaluation, however long its snapshots or batches take."""
+    previous = getattr(_deadline, "at", None), getattr(_deadline, "halt", None)
+    _deadline.at, _deadline.halt = deadline, halt
     try:
         yield
     finally:
-        _deadline.at = previous
+        _deadline.at, _deadline.halt = previous
 
 
 def check_the_clock() -> None:
-    """TimeUp if the time `stop_by` allowed this thread has passed."""
-    at = getattr(_deadline, "at", None)
-    if at is not None and time.monotonic() > at:
+    """TimeUp if the time `stop_by` allowed this thread has passed, or its run was asked to stop."""
+    at, halt = getattr(_deadline, "at", None), getattr(_deadline, "halt", None)
+    if (at is not None and time.monotonic() > at) or (halt is not None and halt.is_set()):
         raise TimeUp
 
 

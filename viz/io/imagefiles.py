@@ -19,6 +19,7 @@ from ..images import MAX_PIXELS, WHITE, as_unit_range, to_uint8
 MIN_SIDE = 8
 MAX_ASPECT = 10.0
 LOAD_SIDE = 1024  # px: uploads are decoded at most this long; the largest side any analysis asks for is 768
+MAX_RASTER = 128 * 2 ** 20  # bytes a non-JPEG picture may take once decoded, before it is shrunk
 EXIF_ORIENTATION = 0x0112
 REDUCIBLE = ("1", "L", "LA", "I", "F", "RGB", "RGBA", "CMYK", "P")  # the modes Pillow reduces
 TOO_MUCH_METADATA = "The image carries a text or colour-profile chunk too large to read; save it again without it."
@@ -98,8 +99,19 @@ def opened(source):
         raise InputError("The image file is truncated or corrupt and cannot be decoded.") from err
     with im:
         check_size(*im.size)
+        check_raster(im)
         im.seek(0)
         yield im
+
+
+def check_raster(im: Image.Image) -> None:
+    """Refuse a picture whose whole raster would take more than MAX_RASTER bytes to decode (a JPEG
+    is decoded at a reduced scale, so only other formats are held to it): what one upload may cost."""
+    bands = len(im.getbands()) * (2 if im.mode.startswith("I;16") else 4 if im.mode in ("I", "F") else 1)
+    if im.format != "JPEG" and im.width * im.height * bands > MAX_RASTER:
+        largest = MAX_RASTER // bands // 1_000_000
+        raise InputError(f"The image is {im.width}×{im.height} px in {im.mode}: too large to decode here (in {im.mode}, "
+                         f"at most {largest} megapixels; a JPEG may have {MAX_PIXELS // 1_000_000}).")
 
 
 def check_size(width: int, height: int) -> None:
