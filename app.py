@@ -17,7 +17,7 @@ from starlette.middleware import Middleware
 from ui.files import keep_cache_small
 from ui.guard import Guard
 from ui.fill import fill_in_background
-from ui.page import build_page
+from ui.page import build_page, theme
 from ui.photos import ROOT
 from ui.showcase import Store, incomplete
 from viz.io import cache
@@ -46,7 +46,7 @@ def launch(demo: gr.Blocks, share: bool = False, block: bool = True, **kwargs) -
     # ssr_mode/run_history off: mitigation for the gradio 6.31 advisory (CVE-2026-134825).
     demo.launch(share=share, ssr_mode=False, run_history=False, show_error=False, max_file_size=MAX_UPLOAD,
                 prevent_thread_lock=True, allowed_paths=[str(ROOT / "examples"), str(Store().folder)],
-                app_kwargs={"middleware": [Middleware(Guard, blocks=demo)]}, **kwargs)
+                app_kwargs={"middleware": [Middleware(Guard, blocks=demo)]}, theme=theme(), **kwargs)
     if share and not demo.share_url:
         print("No share link could be created (is this machine offline?); the app is only "
               f"served locally at {demo.local_url}", file=sys.stderr, flush=True)

@@ -191,6 +191,6 @@ def open_page(url: str, width: int = 1400, height: int = 1000):
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": width, "height": height})
         page.goto(url)
-        page.get_by_text("Weights:").wait_for()
+        page.get_by_role("heading", name="What does VGG16 see?").wait_for()
         yield page
         browser.close()

@@ -7,7 +7,7 @@ import pytest
 from gradio_client import handle_file
 from PIL import Image
 
-from ui.page import header
+from ui.page import details, header
 from ui.photos import EXAMPLES, ROOT
 from ui.style import STYLES
 
@@ -18,13 +18,15 @@ def test_model_info_reports_the_weights(client):
     assert "block5_conv3" in info["layers"]
 
 
-def test_model_info_and_the_header_say_which_precision_runs_and_why(client, backbone):
+def test_model_info_and_the_page_say_which_precision_runs_and_why(client, backbone):
     from viz.precision import fast_precision
 
     info = client.predict(api_name="/model_info")
     chosen = fast_precision()
     assert (info["precision"], info["precision_reason"]) == (chosen.name, chosen.reason)
-    assert f"**Precision: {chosen.name}**, because {chosen.reason}" in header(backbone)
+    assert f"**Precision: {chosen.name}**, because {chosen.reason}" in details(backbone)
+    assert "Precision" not in header(backbone)  # the header speaks plainly; the details are on demand
+    assert "light up edges and background" in header(backbone)  # the offline weights say what they do
 
 
 def test_activations_returns_13_real_grids(client, tmp_path):

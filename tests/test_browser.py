@@ -52,8 +52,9 @@ def test_every_map_with_its_evidence(page, tmp_path):
     words = page.locator("#faithfulness-words")
     words.get_by_text("How far can each map be trusted?").wait_for(timeout=60_000)
     assert words.inner_text().count("it ranks first") == 4
-    legend = " ".join(page.locator("#curve-deletion svg text").all_text_contents())
-    assert all(name in legend for name in ("Grad-CAM", "gradient", "SmoothGrad", "random"))
+    page.wait_for_function("""names => { const legend = [...document.querySelectorAll('#curve-deletion svg text')]
+        .map(t => t.textContent).join(' '); return names.every(name => legend.includes(name)); }""",
+                           arg=["Grad-CAM", "gradient", "SmoothGrad", "random"], timeout=20_000)  # drawn after the words
     assert page.locator("#faithfulness-table").get_by_text("random (3 orders)").count() >= 1
     page.screenshot(path=str(tmp_path / "attribution.png"), full_page=True)
 
@@ -101,3 +102,30 @@ def test_optimization_streams_and_stops(page, tmp_path, run):
     if run.extra:
         run.extra(page)
     page.screenshot(path=str(tmp_path / f"{run.panel.removeprefix('tab-')}.png"), full_page=True)
+
+
+def test_a_refused_run_says_why_until_the_next_and_shows_no_stale_result(page):
+    """A run refused for a bad input: its reason stays in the status line after the toast has closed,
+    and no earlier run's pictures or 'done' remain beside it."""
+    page.get_by_role("tab", name="Class visualization").click()
+    panel = page.locator("#tab-visualization")
+    targets = panel.locator("input[role=listbox], input").first
+    targets.fill("block9_conv1:3")
+    targets.press("Enter")
+    panel.get_by_role("button", name="Visualize").click()
+    status = page.locator("#visualization-status")
+    status.get_by_text("Not run").wait_for(timeout=30_000)
+    page.wait_for_timeout(15_000)  # Gradio's toast closes after 10 s
+    said = status.inner_text()
+    assert "block9_conv1" in said and "done" not in said and "stopped" not in said
+    assert page.locator("#visualizations img").count() == 0
+
+
+def test_a_photo_shared_with_every_tab_clears_the_results_of_the_earlier_one(page):
+    page.get_by_role("tab", name="Reconstruction").click()
+    wait_for_images(page, "reconstructions", 1)  # the first visit's finished example, or the run above
+    page.get_by_role("tab", name="Activations").click()
+    page.locator("#tab-activations").get_by_role("button", name="Use this photo in every tab").click()
+    page.get_by_role("tab", name="Reconstruction").click()
+    page.wait_for_function("document.querySelectorAll('#reconstructions img').length === 0", timeout=10_000)
+    page.locator("#reconstruction-image img").wait_for()  # the shared photo is there

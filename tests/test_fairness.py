@@ -72,6 +72,19 @@ def test_one_session_has_a_bounded_share_of_the_queue_and_unread_runs_never_run(
     assert endings.count(("/reconstruct", "abandoned")) == 2
 
 
+def test_a_run_whose_client_leaves_stops_at_its_next_snapshot(app_url, monkeypatch):
+    endings = []
+    monkeypatch.setattr(runs, "log_run", lambda endpoint, seconds, ending: endings.append((endpoint, seconds, ending)))
+    index, session = dependency(app_url, "visualize"), uuid.uuid4().hex
+    assert join(app_url, index, session, [None, 1000]).status_code == 200  # 1000 steps: minutes, if it went on
+    with httpx.stream("GET", app_url + f"gradio_api/queue/data?session_hash={session}", timeout=60) as listening:
+        next(line for line in listening.iter_lines() if "process_generating" in line)  # its first picture
+    left = time.monotonic()  # the page is closed
+    while not endings and time.monotonic() - left < 20:
+        time.sleep(0.2)
+    assert [(endpoint, ending) for endpoint, _, ending in endings] == [("/visualize", "stopped")]
+
+
 def test_uploads_are_refused_while_the_folder_holds_its_budget(app_url, monkeypatch):
     monkeypatch.setattr(files.DISK, "limit", files.DISK.held + 100_000)  # about one small upload left
     with open(CAT, "rb") as photo:

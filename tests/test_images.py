@@ -138,6 +138,14 @@ def test_animation_round_trip(tmp_path):
             assert im.n_frames == 3
 
 
+def test_a_long_run_s_animation_keeps_evenly_spaced_frames_and_its_last(tmp_path):
+    frames = [np.full((16, 16, 3), v, np.uint8) for v in range(200)]
+    with Image.open(imagefiles.save_animation(frames, str(tmp_path / "run.gif"), most=10)) as im:
+        assert im.n_frames == 10
+        im.seek(9)
+        assert abs(int(np.asarray(im.convert("RGB"))[0, 0, 0]) - 199) <= 1
+
+
 def test_stretch_brings_faint_images_to_full_range_only():
     faint = (120 + 10 * np.random.default_rng(0).random((20, 20, 3))).astype(np.uint8)
     stretched = images.stretch(faint)

@@ -15,7 +15,7 @@ from .photos import EXAMPLE, EXAMPLES, SharedPhoto, share_button
 from .runs import FORWARD, wire
 from .showcase import Showcase, example_of
 from .tab import Page, Tab, UnitSource
-from .widgets import Dropdown, ImageInput, Radio, slider
+from .widgets import Dropdown, ImageInput, Radio, result_gallery, slider
 
 INTRO = ("**What VGG16 sees.** Each grid shows one layer's feature maps for your photo: a cell per channel, "
          "bright where that channel responds. Early layers find edges and colours, deeper ones textures and "
@@ -79,9 +79,9 @@ def settings_widgets(backbone: Backbone) -> dict:
 
 def results(backbone: Backbone) -> list:
     """Where the maps show: the grids, the heat map, the top-5 classes, fc2 (the last two with the classifier)."""
-    grids = gr.Gallery(label="Feature maps, one grid per layer (its size · channels shown · silent channels: those "
-                             "at zero everywhere)", columns=3, height=620, elem_id="activation-grids",
-                       object_fit="contain", format="png")
+    grids = result_gallery(label="Feature maps, one grid per layer (its size · channels shown · silent channels: "
+                                 "those at zero everywhere)", columns=3, height=620, elem_id="activation-grids",
+                           object_fit="contain")
     with gr.Row():
         heat = gr.Image(label="What block 5 responds to (sum of block5_conv3)", height=260, format="png")
         top5 = gr.Label(num_top_classes=5, label="Top-5 ImageNet classes", elem_id="top5",
@@ -117,7 +117,8 @@ def build(page: Page) -> Tab:
         outputs[0].select(pick_grid, None, [picker, picked_layer], api_visibility="private")
     source = UnitSource(picker, unit_namer(page.backbone),
                         [photo, picked_layer, form["top"], form["order"], form["resolution"]], photo)
-    return Tab(SharedPhoto(photo, share), [maps_example(handler, form, outputs + [picker, picked_layer])],
+    return Tab(SharedPhoto(photo, share, outputs + [picker]),
+               [maps_example(handler, form, outputs + [picker, picked_layer])],
                unit_sources=[source])
 
 

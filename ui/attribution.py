@@ -24,7 +24,7 @@ from .runs import FORWARD, OPTIMIZE, wire
 from .showcase import example_of
 from .streaming import Outputs, View, streamed
 from .tab import Page, Tab
-from .widgets import CheckboxGroup, Dropdown, ImageInput, slider, target_suggestions
+from .widgets import CheckboxGroup, Dropdown, ImageInput, result_gallery, slider, target_suggestions
 
 CURVES = {"deletion": "Most relevant greyed first (lower: better)",
           "reverse": "Least relevant greyed first (higher: better)",
@@ -214,9 +214,8 @@ def settings_widgets(backbone: Backbone) -> dict:
 
 def maps_results() -> list:
     """Where the maps and their faithfulness show."""
-    gallery = gr.Gallery(label="Attribution maps (captions: the method and the gap between its two orders: see "
-                               "below)", columns=4, height=300, object_fit="contain", elem_id="attribution-maps",
-                         format="png")
+    gallery = result_gallery(label="Attribution maps (captions: the method and the gap between its two orders: see "
+                                   "below)", columns=4, height=300, object_fit="contain", elem_id="attribution-maps")
     words = gr.Markdown(elem_id="faithfulness-words")
     plots = []
     with gr.Tabs():
@@ -247,7 +246,8 @@ def build(page: Page) -> Tab:
         channels_section(page, form)
     handler = functools.partial(show_maps, page.backbone)
     wire(explain, handler, form, outputs, "attribution", **FORWARD)
-    return Tab(SharedPhoto(photo, share), [example_of("attribution", handler, form, outputs, {"image": EXAMPLE})])
+    return Tab(SharedPhoto(photo, share, outputs),
+               [example_of("attribution", handler, form, outputs, {"image": EXAMPLE})])
 
 
 def target_widget(backbone: Backbone):
@@ -268,9 +268,9 @@ def sanity_section(page: Page, form: dict) -> None:
         plot = gr.LinePlot(x="blocks redrawn", y="rank correlation", color="map", y_lim=[-0.5, 1.0],
                            label="Rank correlation with the trained map, blocks redrawn from the top",
                            elem_id="sanity-plot")
-        strips = gr.Gallery(label="Each map (a row) as the blocks are redrawn (left to right)", columns=6,
-                            height=360, format="png", object_fit="contain", elem_id="sanity-maps",
-                            allow_preview=False)
+        strips = result_gallery(label="Each map (a row) as the blocks are redrawn (left to right)", columns=6,
+                                height=360, object_fit="contain", elem_id="sanity-maps",
+                                allow_preview=False)
     handler = streamed(functools.partial(show_sanity, page.backbone), Outputs(shown=2), page.time_limit)
     wire(check, handler, form, [plot, strips, words], "sanity", **OPTIMIZE)
 
@@ -282,8 +282,8 @@ def channels_section(page: Page, form: dict) -> None:
         count = slider(attr.COUNT, scale=2)
         show = gr.Button("Show the channels", scale=1)
     words = gr.Markdown(elem_id="channels-words")
-    gallery = gr.Gallery(label="Each channel's evidence on the photo, and what it wants to see", columns=4,
-                         height=320, format="png", object_fit="contain", elem_id="evidence-channels")
+    gallery = result_gallery(label="Each channel's evidence on the photo, and what it wants to see", columns=4,
+                             height=320, object_fit="contain", elem_id="evidence-channels")
     inputs = {name: form[name] for name in ("image", "target", "layer", "top")} | {"count": count}
     handler = streamed(functools.partial(show_channels, page.backbone, cache.TileCache()), Outputs(), page.time_limit)
     wire(show, handler, inputs, [gallery, words], "channels", **OPTIMIZE)

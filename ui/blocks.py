@@ -19,7 +19,7 @@ from .runs import OPTIMIZE, by_name, user_errors, wire, wire_stop
 from .showcase import example_of
 from .streaming import Outputs, View, streamed
 from .tab import Page, Tab
-from .widgets import Dropdown, ImageInput, number, seed_box, slider, target_suggestions
+from .widgets import Dropdown, ImageInput, number, result_gallery, seed_box, slider, target_suggestions
 
 INTRO = ("**What the network sees in your photo, in pictures.** A layer's activations are split into a few "
          "*neuron groups* (non-negative matrix factorization): each group fires somewhere on the photo (its "
@@ -98,11 +98,11 @@ def groups_widgets(backbone: Backbone) -> dict:
 
 def results() -> list:
     """Where the views show: the groups' maps, words and pictures; the grid; the dictionary."""
-    maps = gr.Gallery(label="Where each group fires", columns=4, height=330, format="png", object_fit="contain",
-                      elem_id="group-maps")
+    maps = result_gallery(label="Where each group fires", columns=4, height=330, object_fit="contain",
+                          elem_id="group-maps")
     about = gr.Markdown(elem_id="groups-about")
-    pictures = gr.Gallery(label="What each group wants to see", columns=6, height=200, format="png",
-                          object_fit="contain", elem_id="group-pictures")
+    pictures = result_gallery(label="What each group wants to see", columns=6, height=200,
+                              object_fit="contain", elem_id="group-pictures")
     return [maps, pictures, about]
 
 
@@ -121,18 +121,18 @@ def build(page: Page) -> Tab:
                 gr.Examples([[p] for p in EXAMPLES], inputs=[photo])
             with gr.Column(scale=2):
                 outputs = results()
-                grid_run = grid_section(page, form)
-                dictionary_section(page, form)
+                grid_run, grid_outputs = grid_section(page, form)
+                dictionary_outputs = dictionary_section(page, form)
     handler = streamed(functools.partial(show_groups, page.backbone), GROUPS_OUTPUTS, page.time_limit)
     wire(run, handler, form, outputs, "neuron_groups", **OPTIMIZE)
     wire_stop(stop, [handler, grid_run])
     example = example_of("blocks", handler, form, outputs, {"image": EXAMPLE}, settings=(blocks.PICTURES,))
-    return Tab(SharedPhoto(photo, share), [example])
+    return Tab(SharedPhoto(photo, share, outputs + grid_outputs + dictionary_outputs), [example])
 
 
-def grid_section(page: Page, form: dict):
+def grid_section(page: Page, form: dict) -> tuple:
     """The activation grid's widgets, wired to /activation_grid (the photo, layer and seed of the groups);
-    its streamed handler, for the tab's Stop."""
+    its streamed handler (for the tab's Stop) and its outputs."""
     with gr.Row():
         cells = slider(blocks.CELLS, scale=2)
         show = gr.Button("Show the activation grid", scale=1)
@@ -142,13 +142,14 @@ def grid_section(page: Page, form: dict):
     handler = streamed(functools.partial(show_grid, page.backbone), GRID_OUTPUTS, page.time_limit)
     inputs = {"image": form["image"], "layer": form["layer"], "cells": cells, "seed": form["seed"]}
     wire(show, handler, inputs, [grid, status], "activation_grid", **OPTIMIZE)
-    return handler
+    return handler, [grid, status]
 
 
-def dictionary_section(page: Page, form: dict) -> None:
-    """The semantic dictionary's widgets: a click on the photo shows the channels that fire most there (/dictionary)."""
-    entries = gr.Gallery(label="Semantic dictionary: the channels that fire most where you clicked", columns=8,
-                         height=200, format="png", object_fit="contain", elem_id="dictionary")
+def dictionary_section(page: Page, form: dict) -> list:
+    """The semantic dictionary's widgets: a click on the photo shows the channels that fire most there
+    (/dictionary); its outputs."""
+    entries = result_gallery(label="Semantic dictionary: the channels that fire most where you clicked", columns=8,
+                             height=200, object_fit="contain", elem_id="dictionary")
     links = gr.Markdown(elem_id="dictionary-links")
     x, y = number(blocks.X, visible=False), number(blocks.Y, visible=False)
     inputs = {"image": form["image"], "layer": form["layer"], "x": x, "y": y}
@@ -156,3 +157,4 @@ def dictionary_section(page: Page, form: dict) -> None:
     form["image"].select(user_errors(clicked_place, "photo click"), [form["image"]], [x, y],
                          api_visibility="private").success(
         user_errors(handler, "/dictionary"), list(inputs.values()), [entries, links], api_name="dictionary", **OPTIMIZE)
+    return [entries, links]

@@ -20,6 +20,7 @@ from viz.runtime import two_at_a_time
 # first, checked every JANITOR_SECONDS, sparing the files of the last FRESH_SECONDS (being sent).
 DISK_LIMIT_MB = float(os.environ.get("VIZ_DISK_MB", 1000))
 JANITOR_SECONDS, FRESH_SECONDS = 30.0, 20.0
+GIF_SIDE = 384  # px: a run's GIF stays light (to keep and to encode) whatever the output size
 
 
 class DiskBudget:

@@ -20,7 +20,7 @@ from .runs import OPTIMIZE, handler_of, user_errors, wire, wire_stop
 from .showcase import example_of
 from .streaming import Outputs, View, streamed
 from .tab import Page, Tab, UnitSource
-from .widgets import Dropdown, ImageInput, Number
+from .widgets import Dropdown, ImageInput, Number, result_gallery
 
 TAB_ID = "microscope"
 PENDING = np.full((TILE.size, TILE.size, 3), 235, np.uint8)  # a tile not computed yet
@@ -86,8 +86,8 @@ def atlas_widgets(backbone: Backbone) -> tuple[dict, gr.Button, gr.Button, list]
                                info=f"{atlas.PER_PAGE} channels a page")}
         show, stop = gr.Button("Show the atlas", variant="primary", scale=1), gr.Button("Stop", variant="stop", scale=1)
     status = gr.Markdown(elem_id="atlas-status")
-    tiles = gr.Gallery(label="Atlas (click a tile for its unit page)", columns=8, height=520, format="png",
-                       object_fit="contain", elem_id="atlas", allow_preview=False)
+    tiles = result_gallery(label="Atlas (click a tile for its unit page)", columns=8, height=520,
+                           object_fit="contain", elem_id="atlas", allow_preview=False)
     return form, show, stop, [tiles, status]
 
 
@@ -100,8 +100,8 @@ def unit_widgets() -> tuple[dict, gr.Button, gr.Button, list]:
             open_unit, share = gr.Button("Open the unit", variant="primary"), share_button()
         with gr.Column(scale=3):
             about = gr.Markdown(elem_id="unit-about")
-            pictures = gr.Gallery(label="The unit", columns=4, height=520, format="png", object_fit="contain",
-                                  elem_id="unit-pictures")
+            pictures = result_gallery(label="The unit", columns=4, height=520, object_fit="contain",
+                                      elem_id="unit-pictures")
     return form, open_unit, share, [pictures, about]
 
 
@@ -143,7 +143,8 @@ def build(page: Page) -> Tab:
     opener.on(tile.success, "unit (atlas tile)")
     wire_stop(stop, [atlas_run, opener.run])
     example = example_of("microscope", atlas_run, atlas_form, atlas_outputs, {}, settings=(TILE,))
-    return Tab(SharedPhoto(opener.photo, share), [example], open_unit=functools.partial(open_from, page, opener))
+    return Tab(SharedPhoto(opener.photo, share, unit_outputs), [example],
+               open_unit=functools.partial(open_from, page, opener))
 
 
 def open_from(page: Page, opener: UnitOpener, source: UnitSource) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import gradio as gr
@@ -15,10 +15,12 @@ EXAMPLE = str(ROOT / "examples" / "cat.jpg")  # the photo of every tab's finishe
 
 @dataclass
 class SharedPhoto:
-    """A tab's photo input and its button that offers the photo to every other tab."""
+    """A tab's photo input, its button that offers the photo to every other tab, and the results made
+    from the photo (cleared when another photo comes, so that none is shown beside the wrong photo)."""
 
     photo: gr.Image
     share: gr.Button
+    results: list = field(default_factory=list)
 
 
 def share_button() -> gr.Button:
@@ -26,12 +28,18 @@ def share_button() -> gr.Button:
 
 
 def share_photos(photos: list[SharedPhoto]) -> None:
-    """Each tab's button puts its photo in every other tab (one upload, every tab)."""
+    """Each tab's button puts its photo in every other tab (one upload, every tab) and clears the
+    results those tabs made from their earlier photo; an upload clears its own tab's results."""
     for shared in photos:
-        others = [p.photo for p in photos if p is not shared]
-        shared.share.click(functools.partial(copies, len(others)), shared.photo, others, api_visibility="private",
-                           queue=False)
+        others = [p for p in photos if p is not shared]
+        cleared = [result for p in others for result in p.results]
+        shared.share.click(functools.partial(copies, len(others), len(cleared)), shared.photo,
+                           [p.photo for p in others] + cleared, api_visibility="private", queue=False)
+        if shared.results:
+            shared.photo.upload(functools.partial(copies, 0, len(shared.results)), shared.photo, shared.results,
+                                api_visibility="private", queue=False)
 
 
-def copies(count: int, photo) -> list:
-    return [photo] * count
+def copies(count: int, cleared: int, photo) -> list:
+    """The photo `count` times, then nothing (None) for each of `cleared` results."""
+    return [photo] * count + [None] * cleared

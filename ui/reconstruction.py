@@ -13,12 +13,13 @@ from viz.io import imagefiles
 from viz.model import MAX_LAYERS, Backbone
 from viz.reconstruct import DEFAULT_RUN, EVERY_BLOCK, Reconstruction
 
+from .files import GIF_SIDE
 from .photos import EXAMPLE, EXAMPLES, SharedPhoto, share_button
 from .runs import wire_run
 from .showcase import example_of
 from .streaming import Outputs, View, log10_loss, streamed
 from .tab import Page, Tab
-from .widgets import Dropdown, ImageInput, Radio, number, seed_box, slider
+from .widgets import Dropdown, ImageInput, Radio, number, result_gallery, seed_box, slider
 
 COMPARE = "compare several layers"
 OUTPUTS = Outputs(shown=1, curve=True, files=True, gif="reconstruction")
@@ -44,8 +45,9 @@ def reconstruction_view(r: Reconstruction, stretch: bool) -> View:
         (im, f"{name} · feature error {e:.3f} · {p:.1f} dB" + (" · contrast stretched" if stretch else ""))
         for im, name, e, p in zip(shown, r.layers, r.feature_error, r.psnr)]
     curve = [{"step": r.step, "log10 loss": log10_loss(loss), "layer": name} for name, loss in zip(r.layers, r.loss)]
+    strip = images.side_by_side([r.target] + shown)  # the GIF's frame: a strip of panels, kept light
     return View(r.step, r.steps, r.seconds, (gallery,), pngs=dict(zip(r.layers, r.images)), curve=curve,
-                frame=images.side_by_side([r.target] + shown))
+                frame=images.fit_long_side(strip, min(max(strip.shape[:2]), 2 * GIF_SIDE)))
 
 
 def settings_widgets(backbone: Backbone) -> dict:
@@ -72,12 +74,13 @@ def settings_widgets(backbone: Backbone) -> dict:
 
 def result_widgets() -> list:
     """Where the run shows: the gallery, the loss curve, the status line, the files."""
-    return [gr.Gallery(label="Input and reconstructions (feature error: 0 = the same features as the photo's, "
-                             "1 = as far as flat grey; PSNR in dB: over 30 looks alike)", columns=3, height=420,
-                       object_fit="contain", elem_id="reconstructions", format="png"),
+    return [result_gallery(label="Input and reconstructions (feature error: 0 = the same features as the photo's, "
+                                 "1 = as far as flat grey; PSNR in dB: over 30 looks alike)", columns=3, height=420,
+                           object_fit="contain", elem_id="reconstructions"),
             gr.LinePlot(x="step", y="log10 loss", color="layer", label="Loss (log10)"),
             gr.Markdown(elem_id="reconstruction-status"),
-            gr.File(label="Download: full-size results and the run as a GIF", file_count="multiple")]
+            gr.File(label="Download: full-size results and the run as a GIF", file_count="multiple",
+                    interactive=False)]
 
 
 def build(page: Page) -> Tab:
@@ -96,4 +99,5 @@ def build(page: Page) -> Tab:
                 outputs = result_widgets()
     handler = streamed(functools.partial(show_reconstruction, page.backbone), OUTPUTS, page.time_limit)
     wire_run(run, stop, handler, form, outputs, "reconstruct")
-    return Tab(SharedPhoto(photo, share), [example_of("reconstruction", handler, form, outputs, {"image": EXAMPLE})])
+    return Tab(SharedPhoto(photo, share, outputs),
+               [example_of("reconstruction", handler, form, outputs, {"image": EXAMPLE})])

@@ -55,6 +55,30 @@ class Busy:
 BUSY = Busy()
 
 
+class Refusals:
+    """Why each session's last run of an endpoint was refused, until its page shows it (kept for the
+    most recent sessions only: an API caller never asks)."""
+
+    KEEP = 256
+
+    def __init__(self):
+        self.said, self.lock = {}, threading.Lock()
+
+    def note(self, endpoint: str, message: str) -> None:
+        request = LocalContext.request.get(None)
+        with self.lock:
+            self.said[(getattr(request, "session_hash", None), endpoint)] = message
+            while len(self.said) > self.KEEP:
+                del self.said[next(iter(self.said))]
+
+    def take(self, session: str | None, endpoint: str) -> str | None:
+        with self.lock:
+            return self.said.pop((session, endpoint), None)
+
+
+REFUSALS = Refusals()
+
+
 def user_errors(fn, endpoint: str):
     """`fn` (a function or a generator) with its InputErrors turned into messages for the person, and
     one line on stdout per run for the Space's owner: the endpoint, its seconds and how it ended (done,
@@ -72,6 +96,7 @@ def user_errors(fn, endpoint: str):
                     ending = (yield from fn(*args, **kwargs)) or "done"
             except InputError as err:
                 ending = "refused"
+                REFUSALS.note(endpoint, str(err))
                 raise gr.Error(str(err), print_exception=False) from None
             except Exception:
                 ending = "error"
@@ -94,6 +119,7 @@ def user_errors(fn, endpoint: str):
             return result
         except InputError as err:
             ending = "refused"
+            REFUSALS.note(endpoint, str(err))
             raise gr.Error(str(err), print_exception=False) from None
         finally:
             trim_memory()
@@ -194,8 +220,21 @@ def wire(trigger, fn: Callable[[dict], object], form: dict, outputs: list, api_n
     if options.get("concurrency_id") == OPTIMIZE["concurrency_id"] and hasattr(fn, "outputs"):
         listener = trigger.click(waiting_words(gr.context.Context.root_block), None, outputs[fn.outputs.status_at],
                                  queue=False, api_visibility="private").then
-    return listener(handler_of(fn, form, "/" + api_name), inputs=list(form.values()), outputs=outputs,
-                    api_name=api_name, **options)
+    event = listener(handler_of(fn, form, "/" + api_name), inputs=list(form.values()), outputs=outputs,
+                     api_name=api_name, **options)
+    if hasattr(fn, "outputs"):
+        event.failure(failed(fn.outputs, "/" + api_name), None, outputs, queue=False, api_visibility="private")
+    return event
+
+
+def failed(outputs, endpoint: str) -> Callable:
+    """What a streamed tab shows once its run failed: no stale results of an earlier run, and why, in
+    its status line, until the next run (the toast closes after a few seconds)."""
+    def show(request: gr.Request) -> tuple:
+        why = REFUSALS.take(request.session_hash, endpoint)
+        status = f"**Not run**: {why}" if why else "**The run failed** (the server's log says why); please try again."
+        return outputs.values((None,) * outputs.shown, [], status, None)
+    return show
 
 
 def wire_run(button: gr.Button, stop: gr.Button, fn: Callable[[dict], object], form: dict, outputs: list,

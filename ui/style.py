@@ -11,19 +11,19 @@ from viz import style as st
 from viz.io import imagefiles
 from viz.model import MAX_LAYERS, Backbone, conv_layers
 
+from .files import GIF_SIDE
 from .photos import ROOT, SharedPhoto, share_button
 from .runs import wire_run
 from .showcase import example_of
 from .streaming import Outputs, View, log10_loss, streamed
 from .tab import Page, Tab
-from .widgets import Dropdown, ImageInput, Radio, seed_box, slider
+from .widgets import Dropdown, ImageInput, Radio, result_gallery, seed_box, slider
 
 STYLES = sorted(str(p.relative_to(ROOT)) for p in (ROOT / "examples" / "styles").glob("*.jpg"))
 STYLE_PAIRS = [["examples/cat.jpg", "examples/styles/swirls.jpg"],
                ["examples/astronaut.jpg", "examples/styles/mosaic.jpg"],
                ["examples/coffee.jpg", "examples/styles/circles.jpg"]]
 MODES = ("style transfer", "style per layer")
-GIF_SIDE = 384  # px: the GIF of a run stays light whatever the output size
 OUTPUTS = Outputs(shown=1, curve=True, files=True, gif="run")
 TERM_COLOURS = {"style": "#7c3aed", "content": "#0ea5e9", "tv": "#f97316"}
 CURVE_CAPTION = ("Style transfer runs coarse to fine: ¼ size, then ½, then full size. Where a finer stage begins, "
@@ -87,7 +87,7 @@ def settings_widgets(backbone: Backbone) -> dict:
 
 def results() -> list:
     """Where the run shows: the picture, the loss terms' curve, the status line, the files."""
-    gallery = gr.Gallery(label="Result", columns=1, height=520, object_fit="contain", elem_id="stylized", format="png")
+    gallery = result_gallery(label="Result", columns=1, height=520, object_fit="contain", elem_id="stylized")
     status = gr.Markdown(elem_id="style-status")
     gr.Markdown("*The terms: style, how far the textures are from the style picture's; content, how far the layout "
                 "is from the photo's (each relative to its target: 1 = as far as a blank picture); tv, how much "
@@ -95,7 +95,7 @@ def results() -> list:
     curve = gr.LinePlot(x="step", y="log10 loss", color="term", label="Loss terms (log10)", color_map=TERM_COLOURS,
                         caption=CURVE_CAPTION, elem_id="style-curve")
     return [gallery, curve, status, gr.File(label="Download: full-size result and the run as a GIF",
-                                            file_count="multiple")]
+                                            file_count="multiple", interactive=False)]
 
 
 def build(page: Page) -> Tab:
@@ -118,4 +118,4 @@ def build(page: Page) -> Tab:
     handler = streamed(functools.partial(show_style, page.backbone), OUTPUTS, page.time_limit)
     wire_run(run, stop, handler, form, outputs, "style_transfer")
     pair = dict(zip(photos, (str(ROOT / name) for name in STYLE_PAIRS[0])))
-    return Tab(SharedPhoto(photos["content"], share), [example_of("style", handler, form, outputs, pair)])
+    return Tab(SharedPhoto(photos["content"], share, outputs), [example_of("style", handler, form, outputs, pair)])

@@ -17,7 +17,7 @@ from .runs import wire_run
 from .showcase import example_of
 from .streaming import Outputs, View, streamed
 from .tab import Page, Tab
-from .widgets import Dropdown, ImageInput, Radio, seed_box, slider, target_suggestions
+from .widgets import Dropdown, ImageInput, Radio, result_gallery, seed_box, slider, target_suggestions
 
 STARTS = ("noise", "photo")  # the first is the default
 LOOK_RANGES = {"lr": vis.LR, "jitter": vis.JITTER, "scale": vis.SCALE, "rotate": vis.ROTATE, "blur": vis.BLUR,
@@ -106,11 +106,11 @@ def build(page: Page) -> Tab:
 
 def results() -> list:
     """Where the run shows: the gallery, the status line, the files."""
-    return [gr.Gallery(label="What the targets want to see (captions: how strongly each responds; on a photo, a "
-                             "channel's mean rarely passes a few units)", columns=3, height=520, object_fit="contain",
-                       elem_id="visualizations", format="png"),
+    return [result_gallery(label="What the targets want to see (captions: how strongly each responds; on a photo, "
+                                 "a channel's mean rarely passes a few units)", columns=3, height=520,
+                           object_fit="contain", elem_id="visualizations"),
             gr.Markdown(elem_id="visualization-status"),
-            gr.File(label="Download the final images", file_count="multiple")]
+            gr.File(label="Download the final images", file_count="multiple", interactive=False)]
 
 
 def follow_the_preset(form: dict) -> None:

@@ -15,6 +15,12 @@ from viz.model import Backbone, conv_layers, imagenet_labels
 CHANNEL_EXAMPLES = ["block3_conv3:12", "block4_conv3:42", "block4_conv3:97", "block5_conv3:7", "block5_conv3:300"]
 
 
+def result_gallery(**kwargs) -> gr.Gallery:
+    """A gallery of results: read-only (no upload, clear or delete control, no tab stops of its own),
+    shown and downloaded losslessly as PNG."""
+    return gr.Gallery(**({"format": "png", "interactive": False} | kwargs))
+
+
 class ImageInput(gr.Image):
     """An image upload passed on as its file path, undecoded: `imagefiles.load_image` decodes it (its
     first frame only, its size checked first) and says what is wrong with a file that is no image.

@@ -30,6 +30,16 @@ def configure_runtime() -> None:
     os.environ.setdefault("TF_ONEDNN_USE_SYSTEM_ALLOCATOR", "1")
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # Pillow's own bomb guard at our limit (warns at 1×, refuses at 2×)
     threadpool_limits(1, user_api="blas")
+    few_heaps(int(os.environ.get("VIZ_MALLOC_ARENAS", 2)))
+
+
+def few_heaps(arenas: int) -> None:
+    """At most `arenas` malloc heaps (0: glibc's own choice): glibc gives each busy thread its own, and
+    each keeps the pages it freed, so requests at once on different threads added up
+    (benchmarks/fairness.py)."""
+    mallopt = getattr(c_library(), "mallopt", None)
+    if mallopt is not None and arenas > 0:
+        mallopt(-8, arenas)  # M_ARENA_MAX
 
 
 def two_at_a_time(fn, items) -> list:

@@ -19,7 +19,7 @@ from ..images import MAX_PIXELS, WHITE, as_unit_range, to_uint8
 MIN_SIDE = 8
 MAX_ASPECT = 10.0
 LOAD_SIDE = 1024  # px: uploads are decoded at most this long; the largest side any analysis asks for is 768
-MAX_RASTER = 128 * 2 ** 20  # bytes a non-JPEG picture may take once decoded, before it is shrunk
+MAX_RASTER = 64 * 2 ** 20  # bytes a non-JPEG picture may take once decoded, before it is shrunk
 EXIF_ORIENTATION = 0x0112
 REDUCIBLE = ("1", "L", "LA", "I", "F", "RGB", "RGBA", "CMYK", "P")  # the modes Pillow reduces
 TOO_MUCH_METADATA = "The image carries a text or colour-profile chunk too large to read; save it again without it."
@@ -193,10 +193,13 @@ def packed_rgb(image: np.ndarray) -> np.ndarray:
     return (rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]
 
 
-def save_animation(frames: list[np.ndarray], path: str, seconds: float = 4.0) -> str:
-    """Write uint8 frames as an animated GIF or WebP (by the path's suffix), looping, and return it."""
-    pictures = [Image.fromarray(f) for f in frames]
-    hold = [max(20, int(1000 * seconds / len(frames)))] * len(frames)
+def save_animation(frames: list[np.ndarray], path: str, seconds: float = 4.0, most: int = 48) -> str:
+    """Write uint8 frames as an animated GIF or WebP (by the path's suffix), looping, and return it; at
+    most `most` of them, evenly spaced, the last kept (more would not show in `seconds`, and each costs
+    its encoding after the run has ended)."""
+    keep = np.unique(np.linspace(0, len(frames) - 1, min(most, len(frames))).round().astype(int))
+    pictures = [Image.fromarray(frames[k]) for k in keep]
+    hold = [max(20, int(1000 * seconds / len(pictures)))] * len(pictures)
     hold[-1] = 1500  # linger on the result
     pictures[0].save(path, save_all=True, append_images=pictures[1:], duration=hold, loop=0)
     return path
