@@ -24,7 +24,7 @@ def main():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"])
         page = browser.new_page(viewport={"width": 1400, "height": args.height})
         page.goto(args.url)
-        page.get_by_text("Weights:").wait_for()
+        page.get_by_role("heading", name="What does VGG16 see?").wait_for()
         panel = page.locator("#tab-activations")
         panel.locator("button:has(img)").first.click()
         page.locator("#activations-image img").wait_for()

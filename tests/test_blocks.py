@@ -74,12 +74,16 @@ def test_the_objective_weighs_the_cosine_when_asked():
     assert float(caricature({"x": acts}, None)["direction"][0]) == pytest.approx(-(3 + 3 * 2 ** -0.5) / 2, rel=1e-4)
 
 
-def test_the_dictionary_names_the_channels_that_fire_most_there(backbone, cat):
+def test_the_dictionary_names_the_channels_distinctive_there(backbone, cat):
+    """Ranked by how far each channel fires above its mean over the photo: two places differ."""
     found = blocks.dictionary(backbone, cat, blocks.Place("block4_conv3", 0.25, 0.75, 5))
     picture = images.fit_for_network(cat, blocks.PHOTO_SIDE)
     acts = features(backbone, images.to_float(picture)[None], ["block4_conv3"])["block4_conv3"][0]
-    vector = acts[int(0.75 * acts.shape[0]), int(0.25 * acts.shape[1])]
-    assert [c for c, _ in found] == list(np.argsort(-vector)[:5])
+    excess = acts[int(0.75 * acts.shape[0]), int(0.25 * acts.shape[1])] - acts.mean(axis=(0, 1))
+    assert [c for c, _ in found] == list(np.argsort(-excess)[:5])
+    assert [v for _, v in found] == pytest.approx(sorted(excess, reverse=True)[:5], rel=1e-5)
+    elsewhere = blocks.dictionary(backbone, cat, blocks.Place("block4_conv3", 0.5, 0.4, 5))
+    assert {c for c, _ in found} != {c for c, _ in elsewhere}
     with pytest.raises(InputError, match="x must be"):
         blocks.dictionary(backbone, cat, blocks.Place("block4_conv3", 1.5, 0.5))
 

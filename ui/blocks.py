@@ -74,9 +74,10 @@ def show_dictionary(backbone: Backbone, pictures: cache.TileCache, values: dict)
     found = blocks.dictionary(backbone, imagefiles.load_image(values["image"]), place)
     *_, tiles = atlas.tiles(backbone, place.layer, [c for c, _ in found], pictures)
     entries = blocks.sized_by_activation([tiles[c] for c, _ in found], [value for _, value in found])
-    gallery = [(entry, f"{place.layer}:{c} · {value:.1f}") for entry, (c, value) in zip(entries, found)]
+    gallery = [(entry, f"{place.layer}:{c} · +{value:.1f}") for entry, (c, value) in zip(entries, found)]
     links = ", ".join(unit_link(f"{place.layer}:{c}") for c, _ in found)
-    return gallery, f"At ({place.x:.2f}, {place.y:.2f}), strongest first: {links}"
+    return gallery, (f"At ({place.x:.2f}, {place.y:.2f}), the channels that fire there most above their mean over the "
+                     f"photo, most first: {links}")
 
 
 def clicked_place(image: str, evt: gr.SelectData) -> tuple[float, float]:
@@ -148,7 +149,7 @@ def grid_section(page: Page, form: dict) -> tuple:
 def dictionary_section(page: Page, form: dict) -> list:
     """The semantic dictionary's widgets: a click on the photo shows the channels that fire most there
     (/dictionary); its outputs."""
-    entries = result_gallery(label="Semantic dictionary: the channels that fire most where you clicked", columns=8,
+    entries = result_gallery(label="Semantic dictionary: the channels that stand out where you clicked", columns=8,
                              height=200, object_fit="contain", elem_id="dictionary")
     links = gr.Markdown(elem_id="dictionary-links")
     x, y = number(blocks.X, visible=False), number(blocks.Y, visible=False)

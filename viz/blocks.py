@@ -169,16 +169,17 @@ class Place(Knobs):
 
 
 def dictionary(backbone: Backbone, photo: np.ndarray, place: Place = Place()) -> list[tuple[int, float]]:
-    """The semantic dictionary of a place: the `count` channels of the layer that fire most there,
-    with their activations."""
+    """The semantic dictionary of a place: the `count` channels of the layer that fire most there
+    beyond their mean over the photo (what is distinctive at the place, not what fires everywhere),
+    with that excess."""
     place = place.checked()
     layer = check_conv_layer(backbone, place.layer, "The building blocks need")
     _, acts = seen_at(backbone, photo, layer)
     row = min(int(place.y * acts.shape[0]), acts.shape[0] - 1)
     column = min(int(place.x * acts.shape[1]), acts.shape[1] - 1)
-    vector = acts[row, column]
-    order = np.argsort(-vector)[:place.count]
-    return [(int(c), float(vector[c])) for c in order]
+    excess = acts[row, column] - acts.mean(axis=(0, 1))
+    order = np.argsort(-excess)[:place.count]
+    return [(int(c), float(excess[c])) for c in order]
 
 
 def sized_by_activation(pictures: list[np.ndarray], values: list[float], least: float = 0.3) -> list[np.ndarray]:
