@@ -223,9 +223,11 @@ def test_links_open_the_atlas_and_a_unit(backbone, app_url, page):
     page.goto(app_url + "?layer=block1_conv1")
     page.wait_for_function("document.querySelectorAll('#atlas img').length >= 64", timeout=30_000)
     assert "block1_conv1:63" in page.locator("#atlas").inner_text()
-    page.locator("#atlas img").nth(2).click()  # a tile opens its unit page
+    page.locator("#atlas img").nth(2).click()  # a tile opens its unit page, scrolled into view
     page.wait_for_function("document.querySelector('#unit-about').innerText.includes('block1_conv1:2')",
                            timeout=60_000)
+    page.wait_for_function("(() => { const top = document.querySelector('#unit-about').getBoundingClientRect().top; "
+                           "return top >= 0 && top < window.innerHeight / 2; })()", timeout=10_000)
     wait_for_the_whole_unit_page(page)
     fill(backbone, "block1_conv2", [7], microscope.UNIT)
     fill(backbone, "block1_conv2", [7], microscope.TileSettings(microscope.UNIT.size, microscope.UNIT.steps, "lucid", 1))

@@ -105,6 +105,8 @@ def unit_widgets() -> tuple[dict, gr.Button, gr.Button, list]:
     return form, open_unit, share, [pictures, about]
 
 
+SCROLL_TO_UNIT = "() => { document.getElementById('unit-about')?.scrollIntoView({behavior: 'smooth', block: 'start'}); }"
+
 @dataclass
 class UnitOpener:
     """How a unit's page opens here when something sets the unit box (a button, a tile, another tab's
@@ -117,8 +119,10 @@ class UnitOpener:
 
     def on(self, listener, label: str, photo: gr.Image | None = None):
         """The unit's page (on `photo`, else the tab's), run when `listener` fires (an event's
-        `.success`, a component's `.change`), logged as `label` (the tab's Stop ends it: `wire_stop`)."""
+        `.success`, a component's `.change`), logged as `label` (the tab's Stop ends it: `wire_stop`);
+        the page scrolls to it at once, wherever the click was."""
         form = {"unit": self.unit, "image": photo or self.photo}
+        listener(None, None, None, js=SCROLL_TO_UNIT, api_visibility="private", queue=False)
         return listener(handler_of(self.run, form, label), list(form.values()), self.outputs,
                         api_visibility="private", **OPTIMIZE)
 
