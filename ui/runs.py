@@ -20,6 +20,7 @@ from viz.errors import InputError
 from viz.runtime import trim_memory
 
 from .guard import LISTENERS, in_group, running, waiting
+from .streaming import this_session
 
 OPTIMIZE = dict(concurrency_id="optimize", concurrency_limit=1, show_progress="minimal")
 FORWARD = dict(concurrency_id="forward", concurrency_limit=2)
@@ -65,9 +66,8 @@ class Refusals:
         self.said, self.lock = {}, threading.Lock()
 
     def note(self, endpoint: str, message: str) -> None:
-        request = LocalContext.request.get(None)
         with self.lock:
-            self.said[(getattr(request, "session_hash", None), endpoint)] = message
+            self.said[(this_session(), endpoint)] = message
             while len(self.said) > self.KEEP:
                 del self.said[next(iter(self.said))]
 
@@ -83,7 +83,7 @@ def user_errors(fn, endpoint: str):
     """`fn` (a function or a generator) with its InputErrors turned into messages for the person, and
     one line on stdout per run for the Space's owner: the endpoint, its seconds and how it ended (done,
     time limit, stopped, refused, error, or abandoned: its client never listened, so it never ran). A
-    streaming handler returns how it ended ("done" or "time limit")."""
+    streaming handler returns how it ended ("done", "time limit" or "stopped")."""
     if inspect.isgeneratorfunction(fn):
         @functools.wraps(fn)
         def stream(*args, **kwargs):
@@ -103,8 +103,9 @@ def user_errors(fn, endpoint: str):
                 raise
             finally:
                 trim_memory()
-                log_run(endpoint, time.monotonic() - start, ending)
-                CLOCK.end(event, endpoint, time.monotonic() - start, ending)
+                seconds = time.monotonic() - start
+                log_run(endpoint, seconds, ending)
+                CLOCK.end(event, endpoint, seconds, ending)
         return stream
 
     @functools.wraps(fn)
@@ -130,8 +131,7 @@ def user_errors(fn, endpoint: str):
 def listened() -> bool:
     """Whether the client of the run now starting listens for its results (or this is no visitor's run:
     the background fill, a test calling a handler)."""
-    request = LocalContext.request.get(None)
-    return LISTENERS.heard(getattr(request, "session_hash", None))
+    return LISTENERS.heard(this_session())
 
 
 class Clock:
@@ -233,7 +233,7 @@ def failed(outputs, endpoint: str) -> Callable:
     def show(request: gr.Request) -> tuple:
         why = REFUSALS.take(request.session_hash, endpoint)
         status = f"**Not run**: {why}" if why else "**The run failed** (the server's log says why); please try again."
-        return outputs.values((None,) * outputs.shown, [], status, None)
+        return outputs.cleared(status)
     return show
 
 

@@ -57,6 +57,10 @@ class Outputs:
         """Where the status line is among the outputs."""
         return self.shown + self.curve
 
+    def cleared(self, status: str) -> tuple:
+        """No result shown, no curve, no files: only `status`."""
+        return self.values((None,) * self.shown, [], status, None)
+
     def values(self, shown: tuple, rows: list[dict], status: str, files) -> tuple:
         curve = (pd.DataFrame(rows) if rows else None,) if self.curve else ()
         return (*shown, *curve, status, *((files,) if self.files else ()))
@@ -123,7 +127,7 @@ def stream(run: Iterator[View], outputs: Outputs, time_limit: float, halt: threa
         shown = view.shown if view.sending is None else view.sending
         yield outputs.values(shown, rows, status_line(view) + view.note, None)
     if last is None:  # stopped before its first snapshot: nothing to show or save
-        yield outputs.values((None,) * outputs.shown, [], STOPPED_FIRST if limited.halted else NO_RESULT, None)
+        yield outputs.cleared(STOPPED_FIRST if limited.halted else NO_RESULT)
         return limited.ending
     files = save_files(last.pngs, frames, outputs.gif) if outputs.files else None
     status = status_line(last, running=False) + last.note + ending(last, limited.ending, time_limit)

@@ -23,6 +23,7 @@ MAX_RASTER = 64 * 2 ** 20  # bytes a non-JPEG picture may take once decoded, bef
 EXIF_ORIENTATION = 0x0112
 REDUCIBLE = ("1", "L", "LA", "I", "F", "RGB", "RGBA", "CMYK", "P")  # the modes Pillow reduces
 TOO_MUCH_METADATA = "The image carries a text or colour-profile chunk too large to read; save it again without it."
+CORRUPT = "The image file is truncated or corrupt and cannot be decoded."
 
 
 def load_image(source, longest: int = LOAD_SIDE) -> np.ndarray:
@@ -44,9 +45,9 @@ def load_image(source, longest: int = LOAD_SIDE) -> np.ndarray:
         except ValueError as err:
             if "Decompressed" in str(err):  # Pillow's guard against a text or profile chunk that inflates
                 raise InputError(TOO_MUCH_METADATA) from err
-            raise InputError("The image file is truncated or corrupt and cannot be decoded.") from err
+            raise InputError(CORRUPT) from err
         except (OSError, SyntaxError, EOFError) as err:
-            raise InputError("The image file is truncated or corrupt and cannot be decoded.") from err
+            raise InputError(CORRUPT) from err
 
 
 def shrunk(im: Image.Image, longest: int) -> Image.Image:
@@ -96,7 +97,7 @@ def opened(source):
     except ValueError:  # Pillow's guard against a text or profile chunk that inflates
         raise InputError(TOO_MUCH_METADATA) from None
     except (OSError, SyntaxError, EOFError) as err:
-        raise InputError("The image file is truncated or corrupt and cannot be decoded.") from err
+        raise InputError(CORRUPT) from err
     with im:
         check_size(*im.size)
         check_raster(im)
