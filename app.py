@@ -14,16 +14,19 @@ import sys
 import gradio as gr
 from starlette.middleware import Middleware
 
-from ui.files import keep_cache_small
+from ui.files import keep_cache_small, pictures_written_once
 from ui.guard import Guard
 from ui.fill import fill_in_background
+from ui.links import BACK_BUTTON
 from ui.page import build_page, theme
 from ui.photos import ROOT
+from ui.widgets import CSS
 from ui.showcase import Store, incomplete
+from viz.atlas import next_missing
 from viz.io import cache
 from viz.io.weights import WeightsError, load_backbone, resolve_source
 from viz.precision import fast_precision
-from viz.runtime import configure_runtime
+from viz.runtime import configure_runtime, settle_memory
 
 MAX_UPLOAD = "25mb"
 QUEUE_SIZE = int(os.environ.get("VIZ_QUEUE_SIZE", 24))
@@ -43,10 +46,13 @@ def launch(demo: gr.Blocks, share: bool = False, block: bool = True, **kwargs) -
     """Serve the app (GRADIO_SERVER_NAME/PORT apply); say plainly when a share link is not made."""
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=1)
     keep_cache_small()
+    pictures_written_once()
     # ssr_mode/run_history off: mitigation for the gradio 6.31 advisory (CVE-2026-134825).
     demo.launch(share=share, ssr_mode=False, run_history=False, show_error=False, max_file_size=MAX_UPLOAD,
                 prevent_thread_lock=True, allowed_paths=[str(ROOT / "examples"), str(Store().folder)],
-                app_kwargs={"middleware": [Middleware(Guard, blocks=demo)]}, theme=theme(), **kwargs)
+                app_kwargs={"middleware": [Middleware(Guard, blocks=demo)]}, theme=theme(), js=BACK_BUTTON, css=CSS,
+                **kwargs)
+    settle_memory()
     if share and not demo.share_url:
         print("No share link could be created (is this machine offline?); the app is only "
               f"served locally at {demo.local_url}", file=sys.stderr, flush=True)
@@ -67,8 +73,8 @@ def main(argv=None) -> None:
     print(f"Precision: {fast_precision().name}, because {fast_precision().reason}.", flush=True)
     print(f"Microscope: {cache.fetch_shared_cache(cache.TileCache())}", flush=True)
     demo, showcases = build_page(backbone)
-    if incomplete(backbone, showcases, Store()):
-        fill_in_background(args.weights)  # the first visit's results and patches, at the lowest priority
+    if incomplete(backbone, showcases, Store()) or next_missing(backbone, cache.TileCache()):
+        fill_in_background(args.weights)  # the first visit's results, patches and atlas, at the lowest priority
     launch(demo, share=args.share)
 
 

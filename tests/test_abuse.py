@@ -215,6 +215,10 @@ def test_every_optimizing_run_however_it_starts_shares_the_one_worker(backbone):
     optimizing = {microscope.show_atlas, microscope.show_unit, reconstruction.show_reconstruction, style.show_style,
                   visualization.show_pictures}
     runs = [f for f in demo.fns.values() if f.fn is not None and underlying(f.fn) in optimizing]
-    assert len(runs) >= 9  # /atlas, /unit, a tile click, a grid click, a link to each, and the three tabs
-    assert {(f.concurrency_id, f.concurrency_limit) for f in runs} == {("optimize", 1)}
-    assert sum(f.api_visibility == "private" for f in runs) == 4
+    assert len(runs) >= 12  # /atlas, /unit, a tile click, a grid click, a circuit's three galleries' clicks,
+    assert {(f.concurrency_id, f.concurrency_limit) for f in runs} == {("optimize", 1)}  # links, the three tabs
+    assert sum(f.api_visibility == "private" for f in runs) == 7
+    circuits = [f for f in demo.fns.values() if f.fn is not None and underlying(f.fn) is microscope.show_circuit]
+    drawing = [f for f in circuits if f.concurrency_id == "optimize"]  # those that make missing pictures
+    assert len(drawing) == len(runs) - 5 and len(circuits) == 2 * len(drawing)  # and as many at once, beside
+    assert {f.concurrency_id for f in circuits if f not in drawing} == {"forward"}

@@ -270,3 +270,40 @@ def test_batches_start_small_then_cover_everything_once():
     parts = list(atlas.batches(items))
     assert [len(p) for p in parts] == [atlas.FIRST_BATCH] + [atlas.BATCH] * 3 + [30 - atlas.FIRST_BATCH - 3 * atlas.BATCH]
     assert sum(parts, []) == items and list(atlas.batches([])) == []
+
+
+class ServerStopped(Exception):
+    pass
+
+
+def stop_after_a_batch(line: str) -> None:
+    raise ServerStopped(line)
+
+
+def test_the_idle_fill_makes_what_visitors_missed_first_then_layer_by_layer(backbone, tmp_path):
+    """The whole atlas in the order it is filled: the tiles a visitor was shown missing first, then each
+    block's last layer deepest first; a fill stopped and started again goes on where it stopped, and
+    none starts while the cache holds its share of the limit."""
+    tiny = microscope.TileSettings(size=64, steps=2)
+    order = atlas.fill_order(backbone)
+    assert order[:2] == ["block5_conv3", "block4_conv3"] and sorted(order) == sorted(model.conv_layers(backbone))
+    cache = picture_cache.TileCache(tmp_path, max_mb=100)
+    atlas.want(cache, ["block2_conv1:5", "block2_conv1:9", "block2_conv1:5"])
+    assert atlas.next_missing(backbone, cache, tiny) == ("block2_conv1", [5, 9])
+    for k in range(3):  # the wanted tiles, then block5_conv3's first batch, then its second
+        with pytest.raises(ServerStopped):
+            atlas.fill_atlas(backbone, cache, stop_after_a_batch, tiny)
+        assert atlas.next_missing(backbone, cache, tiny) == ("block5_conv3", list(range(k * atlas.BATCH,
+                                                                                         (k + 1) * atlas.BATCH)))
+    assert atlas.ready(backbone, cache, tiny)["block5_conv3"] == (2 * atlas.BATCH, 512)
+    assert atlas.ready(backbone, cache, tiny)["block2_conv1"] == (2, 128)
+    cache.max_bytes = cache.size()
+    assert atlas.fill_atlas(backbone, cache, stop_after_a_batch, tiny) == 0
+
+
+def test_the_microscope_says_how_much_of_the_atlas_is_ready(backbone, app_url, page):
+    fill(backbone, "block1_conv1", range(64))
+    page.goto(app_url + "?layer=block1_conv1")
+    page.wait_for_function("document.querySelector('#atlas-ready')?.innerText.includes('ready')", timeout=30_000)
+    text = page.locator("#atlas-ready").inner_text()
+    assert "block1_conv1 64/64" in text and "of 4,224 channel pictures ready" in text

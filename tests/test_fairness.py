@@ -3,10 +3,13 @@ disk with uploads or spike its memory with an allowed photo; a run ends within a
 time limit; refusals are in words. (benchmarks/abuse.py measures the same against `python app.py`.)"""
 
 import json
+import os
 import time
 import uuid
+from pathlib import Path
 
 import httpx
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -172,3 +175,19 @@ def test_a_picture_too_large_to_decode_whole_is_refused_in_words(tmp_path, monke
     with pytest.raises(InputError, match=r"120×120 px in RGBA: too large to decode here \(in RGBA, at most 0 mega"):
         imagefiles.load_image(str(tmp_path / "alpha.png"))
     assert imagefiles.load_image(str(tmp_path / "photo.jpg")).shape == (400, 400, 3)
+
+
+def test_a_picture_sent_again_is_not_rewritten_under_a_reader(tmp_path):
+    """A stream re-sends its unchanged pictures: the file a browser may be reading stays as it is (only
+    marked fresh for the janitor), and a new picture appears whole."""
+    from gradio import processing_utils
+
+    files.pictures_written_once()
+    picture = Image.new("RGB", (40, 30), (200, 10, 10))
+    first = processing_utils.save_img_array_to_cache(np.asarray(picture), str(tmp_path), format="png")
+    inode, before = Path(first).stat().st_ino, time.time() - 3600
+    os.utime(first, (before, before))
+    again = processing_utils.save_img_array_to_cache(np.asarray(picture), str(tmp_path), format="png")
+    assert again == first and Path(again).stat().st_ino == inode and Path(again).stat().st_mtime > before + 3000
+    assert np.array_equal(np.asarray(Image.open(again)), np.asarray(picture))
+    assert [p.name for p in Path(first).parent.iterdir()] == ["image.png"]  # no part left behind

@@ -77,3 +77,25 @@ def test_a_unit_page_shows_the_scanned_photos_beside_your_own(backbone, scanned)
     page = next(atlas.unit_page(backbone, "block4_conv3:42", own, example_photos(), dataset=lookup))
     values = [float(caption.split(" · ")[1]) for _, caption in page.pictures[1:]]
     assert len(values) == 6 and values == sorted(values, reverse=True)  # the photo's own patches compete
+
+
+def test_a_stopped_scan_goes_on_where_it_stopped(backbone, photos, tmp_path, monkeypatch):
+    """The scan saves its progress as it goes; a scan of the same photos stopped after two goes on from
+    the third, and finds what one uninterrupted scan finds."""
+    monkeypatch.setattr(patches, "CHECKPOINT_EVERY", 1)
+    chosen, checkpoint, seen = photos[:4], tmp_path / patches.PROGRESS_FILE, []
+
+    def stop_after_two(line):
+        seen.append(line)
+        if line.startswith("2 /"):
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        patches.scan(backbone, chosen, ["block1_conv1", "block2_conv1"], progress=stop_after_two, checkpoint=checkpoint)
+    seen.clear()
+    found = patches.scan(backbone, chosen, ["block1_conv1", "block2_conv1"], progress=seen.append, checkpoint=checkpoint)
+    assert seen == ["3 / 4 photos", "4 / 4 photos"]
+    whole = patches.scan(backbone, chosen, ["block1_conv1", "block2_conv1"])
+    assert all(np.array_equal(found[layer], whole[layer]) for layer in whole)
+    fresh = patches.scan(backbone, chosen[:3], ["block1_conv1"], progress=seen.append, checkpoint=checkpoint)
+    assert seen[-3:] == ["1 / 3 photos", "2 / 3 photos", "3 / 3 photos"] and fresh["block1_conv1"].shape[1] == 3

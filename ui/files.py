@@ -84,3 +84,27 @@ def save_files(pngs: dict[str, np.ndarray], frames: list[np.ndarray] = (), gif: 
     if gif and frames:
         files.append(imagefiles.save_animation(frames, str(folder / f"{gif}.gif")))
     return files
+
+
+def pictures_written_once() -> None:
+    """Gradio names each picture it sends by the hash of its bytes but rewrites the file every time the
+    picture is sent again (a stream re-sends its unchanged pictures), so a browser still reading it
+    gets a truncated file (a broken image, "Content-Length mismatch"). Here a picture already there is
+    left alone (only marked fresh, so the janitor spares it while it is sent), and a new one appears
+    whole (written aside, then renamed)."""
+    from gradio import processing_utils
+
+    def save(img, cache_dir: str, name: str = "image", format: str = "webp") -> str:
+        data = processing_utils.encode_pil_to_bytes(img, format)
+        folder = Path(cache_dir) / processing_utils.hash_bytes(data)
+        target = (folder / f"{name}.{format}").resolve()
+        try:
+            os.utime(target)
+        except FileNotFoundError:
+            folder.mkdir(exist_ok=True, parents=True)
+            with tempfile.NamedTemporaryFile(dir=folder, delete=False) as part:
+                part.write(data)
+            os.replace(part.name, target)
+        return str(target)
+
+    processing_utils.save_pil_to_cache = save

@@ -1,8 +1,9 @@
 """The first visit's results computed in the background: each tab's missing example (its own handler,
-to its end) and the unit pages' scanned patches, by a process at the lowest CPU priority that pauses
-while a visitor's run is in progress (`python -m ui.fill`, started by `python app.py`), so only a
-first boot ever computes them; `python -m ui.fill --out DIR` precomputes them with the atlas for a
-Hub dataset.
+to its end), the unit pages' scanned patches, then the whole atlas (the tiles visitors were shown
+missing first, then layer by layer: `viz.atlas.fill_atlas`), by a process at the lowest CPU priority
+that pauses while a visitor's run is in progress (`python -m ui.fill`, started by `python app.py`);
+all of it resumable, so a restarted server goes on where it stopped; `python -m ui.fill --out DIR`
+precomputes them for a Hub dataset.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from viz import atlas
 from viz.io import cache, patches
 from viz.model import Backbone
 from viz.runtime import c_library
@@ -94,6 +96,7 @@ def main(argv=None) -> None:
         photos = patches.default_photos()
         print(f"showcase: scanning {len(photos)} photos for each channel's strongest patches", flush=True)
         patches.scan_and_save(backbone, photos, cache_folder, progress=lambda line: None)
+    atlas.fill_atlas(backbone, cache.TileCache(), progress=lambda line: print(line, flush=True))
 
 
 if __name__ == "__main__":

@@ -140,10 +140,17 @@ class Guard:
 
 
 def runs_of(queue, group: str) -> dict[str, Counter]:
-    """The runs of a concurrency group waiting or running, counted by session and by address."""
-    events = in_group(queue, group)
+    """The runs of a concurrency group waiting or running, counted by session and by address (not those
+    asked to stop: they end at once, or as soon as their turn comes)."""
+    events = [e for e in in_group(queue, group) if not halted(e)]
     return {"sessions": Counter(e.session_hash for e in events),
             "addresses": Counter(address_of_request(e.request) for e in events)}
+
+
+def halted(event) -> bool:
+    """Whether a queued run has been asked to stop (by Stop, or by a newer run that replaces it)."""
+    halts = getattr(getattr(event.fn, "fn", None), "halts", None)
+    return halts is not None and halts.asked(event.session_hash)
 
 
 def in_group(queue, group: str | None = None) -> list:

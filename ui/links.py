@@ -7,6 +7,21 @@ import os
 UNIT, LAYER, PAGE = "unit", "layer", "p"  # the query's keys (`p`: Gradio keeps `page` for its own pages)
 
 
+# In a page's JavaScript: the address names the unit whose page opens (`unit` is its name), so that a
+# copied address opens it, and the browser's back button returns to the one before (BACK_BUTTON).
+ADDRESS_UNIT = ("const query = '?" + UNIT + "=' + encodeURIComponent(unit || '').replace(/%3A/gi, ':'); "
+                "if (unit && location.search !== query) history.pushState({unit}, '', query);")
+BACK_BUTTON = """() => { window.addEventListener('popstate', () => {
+  const unit = new URLSearchParams(location.search).get('""" + UNIT + """');
+  const box = document.querySelector('#unit-box textarea, #unit-box input');
+  const open = document.getElementById('open-unit');
+  if (!unit || !box || !open) return;
+  Object.getOwnPropertyDescriptor(Object.getPrototypeOf(box), 'value').set.call(box, unit);
+  box.dispatchEvent(new Event('input', {bubbles: true}));
+  setTimeout(() => open.click(), 50);
+}); }"""
+
+
 def link_to(query: str, text: str | None = None) -> str:
     """A Markdown link to a view of this app (`?unit=...`): on a Space, the Space's own page (which
     hands its query to the app), so that a copied link opens the same view; elsewhere, this page."""

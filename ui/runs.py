@@ -209,21 +209,24 @@ def handler_of(fn: Callable[[dict], object], form: dict, label: str) -> Callable
     return user_errors(by_name(fn, form), label)
 
 
-def wire(trigger, fn: Callable[[dict], object], form: dict, outputs: list, api_name: str, **options):
-    """Connect a button to a viz-backed handler that takes the values of `form` (names -> components)
-    by name and whose InputErrors become messages for people; `api_name` names its endpoint. A streamed
+def wire(trigger, fn: Callable[[dict], object], form: dict, outputs: list, api_name: str | None, label: str = "",
+         **options):
+    """Connect a button (or an event's listener, e.g. `event.success`) to a viz-backed handler that takes
+    the values of `form` (names -> components) by name and whose InputErrors become messages for
+    people; `api_name` names its endpoint (None: no endpoint, its runs logged as `label`). A streamed
     optimizing run's status first says whether it waits for others, and about how long.
 
     (Gradio's `validator` would refuse bad images before the queue, but it turns a bad parameter
     into a bare HTTP 400 for API clients, losing the message; so every check runs in the job.)"""
-    listener = trigger.click
+    listener = getattr(trigger, "click", trigger)
     if options.get("concurrency_id") == OPTIMIZE["concurrency_id"] and hasattr(fn, "outputs"):
-        listener = trigger.click(waiting_words(gr.context.Context.root_block), None, outputs[fn.outputs.status_at],
-                                 queue=False, api_visibility="private").then
-    event = listener(handler_of(fn, form, "/" + api_name), inputs=list(form.values()), outputs=outputs,
-                     api_name=api_name, **options)
+        listener = listener(waiting_words(gr.context.Context.root_block), None, outputs[fn.outputs.status_at],
+                            queue=False, api_visibility="private").then
+    label = "/" + api_name if api_name else label
+    named = {"api_name": api_name} if api_name else {"api_visibility": "private"}
+    event = listener(handler_of(fn, form, label), inputs=list(form.values()), outputs=outputs, **named, **options)
     if hasattr(fn, "outputs"):
-        event.failure(failed(fn.outputs, "/" + api_name), None, outputs, queue=False, api_visibility="private")
+        event.failure(failed(fn.outputs, label), None, outputs, queue=False, api_visibility="private")
     return event
 
 
@@ -249,6 +252,11 @@ def wire_stop(stop: gr.Button, runs: list[Callable]) -> None:
     """`stop` ends this session's runs of `runs` (streamed handlers) that are running or waiting: each
     ends within an evaluation and shows what it made, its files and that it was stopped (an API client
     cancels its job instead)."""
+    stop.click(stopper(runs), None, None, queue=False, api_visibility="private")
+
+
+def stopper(runs: list[Callable]) -> Callable:
+    """A handler that asks this session's runs of `runs` (streamed handlers) to stop, running or waiting."""
     blocks, halts = gr.context.Context.root_block, [run.halts for run in runs]
 
     def stop_runs(request: gr.Request) -> None:
@@ -258,5 +266,4 @@ def wire_stop(stop: gr.Button, runs: list[Callable]) -> None:
                 own = getattr(event.fn.fn, "halts", None)
                 if event.session_hash == request.session_hash and any(own is h for h in halts):
                     own.ask(request.session_hash, waits)
-
-    stop.click(stop_runs, None, None, queue=False, api_visibility="private")
+    return stop_runs

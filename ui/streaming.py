@@ -83,6 +83,12 @@ class Halts:
             if self.events.get(session) is halt:
                 del self.events[session]
 
+    def asked(self, session: str | None) -> bool:
+        """Whether the run of `session` has been asked to stop (it ends at once, or when its turn comes)."""
+        with self.lock:
+            halt = self.events.get(session)
+        return halt is not None and halt.is_set()
+
     def ask(self, session: str | None, waiting: bool) -> None:
         """Stop the run of `session` that is running, or (`waiting`) the one that waits for its turn."""
         with self.lock:

@@ -15,6 +15,11 @@ from viz.model import Backbone, conv_layers, imagenet_labels
 CHANNEL_EXAMPLES = ["block3_conv3:12", "block4_conv3:42", "block4_conv3:97", "block5_conv3:7", "block5_conv3:300"]
 
 
+WRAPPED_CAPTIONS = "wrapped-captions"  # a gallery whose captions wrap in full (CSS below), not cut at one line
+CSS = (f".{WRAPPED_CAPTIONS} .caption-label {{ white-space: normal; overflow-wrap: break-word; max-width: 100%; }}"
+       f" @media (max-width: 640px) {{ .{WRAPPED_CAPTIONS} .caption-label {{ font-size: 10px; padding: 2px 4px; }} }}")
+
+
 def result_gallery(**kwargs) -> gr.Gallery:
     """A gallery of results: read-only (no upload, clear or delete control, no tab stops of its own),
     shown and downloaded losslessly as PNG."""

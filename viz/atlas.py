@@ -16,18 +16,20 @@ from typing import Callable, Iterator
 
 import numpy as np
 
-from . import images
+from . import circuits, images
 from .errors import check_range
 from .io.cache import TileCache, computed_once, picture_key
 from .microscope import (CARICATURE, EXTRAS, PHOTO_SIDE, TILE, UNIT, TileSettings, activation_map, parse_unit, render,
                          top_patches)
-from .model import Backbone, check_conv_layer, units
+from .model import Backbone, check_conv_layer, conv_layers, units
 from .targets import parse_target
 from .visualize import VisualizationRun, diverse, negative, visualize
 
 # Tiles are computed a batch at a time (one compiled step for the batch); the first batch is half as
 # large, so a page's first tiles show sooner (benchmarks/atlas.py).
 PER_PAGE, BATCH, FIRST_BATCH = 64, 8, 4
+WANTED_FILE, WANTED_KEPT = "wanted.txt", 512  # the units visitors were shown without their picture, the last ones
+FILL_ROOM = 0.9  # the background fill stops when the cache holds this share of its limit (room for visitors' own)
 
 
 def tile_key(backbone: Backbone, layer: str, channel: int, settings: TileSettings) -> str:
@@ -90,7 +92,9 @@ def atlas_page(backbone: Backbone, layer: str, page: int = 0, cache: TileCache |
 # ---------------------------------------------------------------- a unit's page
 
 
-UNIT_PARTS = 4  # a unit page streams in as many parts (see unit_page)
+UNIT_PARTS = 4
+CIRCUIT_PHOTO_SIDE = 224  # a photo's long side for the circuit's ablation
+OWN, PHOTO = "its picture", "your photo"  # the pictures a circuit's ablation is checked on  # a unit page streams in as many parts (see unit_page)
 
 
 @dataclass
@@ -160,6 +164,58 @@ def diverse_and_negative(backbone: Backbone, layer: str, channel: int, ordinary:
     return list(zip(found, captions + ["negative: what it responds to least"]))
 
 
+# ---------------------------------------------------------------- a unit's circuit
+
+
+@dataclass
+class CircuitPage:
+    """One streamed state of a unit's circuit: the circuit (checked by ablation once the unit's own
+    picture is known) and the pictures of its units known so far (unit -> tile)."""
+
+    circuit: circuits.Circuit
+    pictures: dict[str, np.ndarray]
+    wanted: int  # how many pictures the page shows in all
+    seconds: float
+
+
+def circuit_page(backbone: Backbone, unit: str, photo: np.ndarray | None, cache: TileCache | None = None,
+                 draw: bool = True, settings: TileSettings = TILE) -> Iterator[CircuitPage]:
+    """The unit's circuit: at once with the cached pictures (checked on the unit's picture if it is
+    cached, and on `photo` if given), then (`draw`) each missing picture as its batch is made, the
+    unit's own first (the check on it follows)."""
+    found, begin, cache = circuits.circuit(backbone, unit), time.perf_counter(), cache or TileCache()
+    wanted = units_by_layer([found.unit] + [link.unit for link in found.inputs + found.outputs + found.below])
+    known = {u: p for u, p in ((f"{layer}:{c}", cache.get(tile_key(backbone, layer, c, settings)))
+                               for layer, channels in wanted.items() for c in channels) if p is not None}
+    photos = {} if photo is None else {PHOTO: images.fit_for_network(photo, CIRCUIT_PHOTO_SIDE)}
+
+    def check() -> circuits.Circuit:
+        own = {OWN: known[found.unit]} if found.unit in known else {}
+        return circuits.checked(backbone, found, own | photos)
+
+    checked, count = check(), sum(map(len, wanted.values()))
+    if not draw:
+        want(cache, [f"{layer}:{c}" for layer, channels in wanted.items() for c in channels if f"{layer}:{c}" not in known])
+    yield CircuitPage(checked, dict(known), count, time.perf_counter() - begin)
+    for layer, channels in wanted.items() if draw else ():
+        missing = [c for c in channels if f"{layer}:{c}" not in known]
+        for made in tiles(backbone, layer, missing, cache, settings) if missing else ():
+            if made:
+                own_is_new = found.unit not in known
+                known.update({f"{layer}:{c}": picture for c, picture in made.items()})
+                checked = check() if own_is_new and found.unit in known else checked
+                yield CircuitPage(checked, dict(known), count, time.perf_counter() - begin)
+
+
+def units_by_layer(names: list[str]) -> dict[str, list[int]]:
+    """`layer:channel` names (other names skipped) grouped by layer, each once, in their first order."""
+    grouped: dict[str, list[int]] = {}
+    for name in dict.fromkeys(n for n in names if ":" in n):
+        layer, channel = name.split(":")
+        grouped.setdefault(layer, []).append(int(channel))
+    return grouped
+
+
 # ---------------------------------------------------------------- precomputing
 
 
@@ -174,6 +230,57 @@ def precompute(backbone: Backbone, layers: list[str], cache: TileCache, progress
                 done = page * PER_PAGE + len(state.pictures)
                 progress(f"{layer}: {done} / {count} channels · {time.perf_counter() - begin:.0f} s")
     return time.perf_counter() - begin
+
+
+def fill_order(backbone: Backbone) -> list[str]:
+    """The order the whole atlas is filled in: each block's last conv layer, deepest first (what the
+    atlas opens on and most links lead to), then the others, deepest first."""
+    convs = conv_layers(backbone)
+    last = [layer for layer, after in zip(convs, convs[1:] + [""]) if layer.split("_")[0] != after.split("_")[0]]
+    return last[::-1] + [layer for layer in convs[::-1] if layer not in last]
+
+
+def ready(backbone: Backbone, cache: TileCache, settings: TileSettings = TILE) -> dict[str, tuple[int, int]]:
+    """Each layer's tiles in the cache, and how many it has: (ready, all)."""
+    return {layer: (sum(cache.path(tile_key(backbone, layer, c, settings)).is_file() for c in range(count)), count)
+            for layer, count in ((layer, units(backbone, layer)) for layer in conv_layers(backbone))}
+
+
+def want(cache: TileCache, names: list[str]) -> None:
+    """Note units a visitor was shown without their picture: the background fill makes them first."""
+    path = cache.folder / WANTED_FILE
+    try:
+        kept = path.read_text().split()[-WANTED_KEPT:] if path.is_file() else []
+        path.write_text("\n".join(dict.fromkeys(kept + names)))
+    except OSError:  # a note for later, never a reason to refuse a visitor
+        pass
+
+
+def next_missing(backbone: Backbone, cache: TileCache, settings: TileSettings = TILE) -> tuple[str, list[int]] | None:
+    """The next batch of tiles the fill makes (a layer and up to BATCH of its channels): those visitors
+    were shown without a picture first (`want`), then the layers in `fill_order`; None when all are ready."""
+    path = cache.folder / WANTED_FILE
+    wanted = units_by_layer(path.read_text().split() if path.is_file() else [])
+    everything = {layer: list(range(units(backbone, layer))) for layer in fill_order(backbone)}
+    for group in (wanted, everything):
+        for layer, channels in group.items():
+            missing = [c for c in channels if not cache.path(tile_key(backbone, layer, c, settings)).is_file()]
+            if missing:
+                return layer, missing[:BATCH]
+    return None
+
+
+def fill_atlas(backbone: Backbone, cache: TileCache, progress=print, settings: TileSettings = TILE,
+               room: float = FILL_ROOM) -> int:
+    """Make every missing tile of the atlas, a batch at a time, wanted ones first (resumable: what is
+    cached is skipped), while the cache holds less than `room` of its limit; returns the tiles made."""
+    made = 0
+    while cache.size() < room * cache.max_bytes and (batch := next_missing(backbone, cache, settings)):
+        layer, channels = batch
+        list(tiles(backbone, layer, channels, cache, settings))
+        made += len(channels)
+        progress(f"atlas: {layer} {', '.join(map(str, channels))} · {made} tiles made")
+    return made
 
 
 def main(argv=None) -> None:

@@ -56,6 +56,14 @@ def release_memory() -> None:
     trim_memory()
 
 
+def settle_memory() -> None:
+    """Once a server is up: what exists now (the model, the page, the libraries) lives as long as the
+    process, so the collection after each run (release_memory) no longer walks it, only what runs
+    made since; that walk cost a third of a second at the end of every run."""
+    gc.collect()
+    gc.freeze()
+
+
 def trim_memory() -> None:
     """Hand glibc's free heap back to the system (cheap, unlike the collection of release_memory):
     after every request, so that one large photo does not leave its arrays' pages held."""

@@ -5,6 +5,7 @@ size), pictures computed once however many callers ask, and the Hub download of 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -91,6 +92,14 @@ class TileCache:
             imagefiles.save_png(picture, str(partial))
             os.replace(partial, path)
         self.evict()
+
+    def size(self) -> int:
+        """The bytes of the pictures the cache holds now."""
+        total = 0
+        for path in self.folder.glob("*/*.png"):
+            with contextlib.suppress(OSError):  # evicted meanwhile
+                total += path.stat().st_size
+        return total
 
     def evict(self) -> None:
         """Delete the least recently used pictures until the cache fits its limit, and the partial

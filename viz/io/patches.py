@@ -6,6 +6,7 @@ the unit across many photos, not only the four examples. After OpenAI Microscope
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -21,6 +22,8 @@ from ..model import Backbone, conv_layers, features, receptive_field
 KEEP = 6  # patches kept per channel, at most one per photo
 SIDE = 224  # every photo is seen at this long side, so that activations compare across photos
 SHOWN = 96  # px of a patch on the page
+CHECKPOINT_EVERY = 20  # photos between two saves of a scan's progress (a stopped scan goes on from there)
+PROGRESS_FILE = "scan-progress.npz"
 SUFFIXES = {".jpg", ".jpeg", ".png", ".webp", ".bmp"}
 PHOTOS_ENV = "VIZ_PHOTOS"
 ROOT = Path(__file__).resolve().parents[2]  # the repository, where examples/ lies
@@ -43,27 +46,68 @@ def packaged_photos() -> list[Path]:
 
 
 def scan(backbone: Backbone, paths: list[Path], layers: list[str] | None = None, keep: int = KEEP,
-         progress: Callable[[str], None] = lambda line: None) -> dict[str, np.ndarray]:
+         progress: Callable[[str], None] = lambda line: None, checkpoint: Path | None = None) -> dict[str, np.ndarray]:
     """For each layer, each channel's `keep` strongest photos: an array (channels, keep, 4) of
     (activation, photo index, row, column), strongest first; one forward pass a photo for all
-    layers. Photos that do not decode are skipped."""
+    layers. Photos that do not decode are skipped. With a `checkpoint` file the progress is saved
+    every CHECKPOINT_EVERY photos, and a scan of the same photos stopped before goes on from there."""
     layers = layers or conv_layers(backbone)
-    best: dict[str, np.ndarray] = {}
-    for index, path in enumerate(paths):
-        try:
-            picture = images.fit_for_network(imagefiles.load_image(str(path)), SIDE)
-        except Exception:  # noqa: BLE001 - a broken file in a folder of thousands is skipped
-            continue
-        for layer, values in features(backbone, images.to_float(picture)[None], layers).items():
-            flat = values[0].reshape(-1, values.shape[-1])
-            where = flat.argmax(axis=0)
-            row, column = np.divmod(where, values.shape[2])
-            found = np.stack([flat[where, np.arange(flat.shape[1])], np.full(where.shape, index), row, column], axis=1)
-            merged = np.concatenate([best[layer], found[:, None]], axis=1) if layer in best else found[:, None]
-            order = np.argsort(-merged[..., 0], axis=1, kind="stable")[:, :keep]
-            best[layer] = np.take_along_axis(merged, order[..., None], axis=1)
+    best, begin = resumed(checkpoint, paths, layers)
+    for index, path in enumerate(paths[begin:], start=begin):
+        picture = decoded(path)
+        if picture is not None:
+            for layer, values in features(backbone, images.to_float(picture)[None], layers).items():
+                best[layer] = strongest_so_far(best.get(layer), values[0], index, keep)
+        if checkpoint is not None and (index + 1) % CHECKPOINT_EVERY == 0:
+            save_progress(checkpoint, paths, index + 1, best)
         progress(f"{index + 1} / {len(paths)} photos")
     return best
+
+
+def decoded(path: Path) -> np.ndarray | None:
+    """A photo as the scan sees it, or None for a file that does not decode (skipped)."""
+    try:
+        return images.fit_for_network(imagefiles.load_image(str(path)), SIDE)
+    except Exception:  # noqa: BLE001 - a broken file in a folder of thousands is skipped
+        return None
+
+
+def strongest_so_far(best: np.ndarray | None, values: np.ndarray, index: int, keep: int) -> np.ndarray:
+    """Each channel's `keep` strongest (activation, photo, row, column) so far, with photo `index`'s
+    strongest place (`values`: its activations, rows × columns × channels) merged in."""
+    flat = values.reshape(-1, values.shape[-1])
+    where = flat.argmax(axis=0)
+    row, column = np.divmod(where, values.shape[1])
+    found = np.stack([flat[where, np.arange(flat.shape[1])], np.full(where.shape, index), row, column], axis=1)
+    merged = found[:, None] if best is None else np.concatenate([best, found[:, None]], axis=1)
+    order = np.argsort(-merged[..., 0], axis=1, kind="stable")[:, :keep]
+    return np.take_along_axis(merged, order[..., None], axis=1)
+
+
+def signature(paths: list[Path]) -> str:
+    """What a scan's progress belongs to: the photos' names, in order."""
+    return hashlib.sha256("\n".join(str(p) for p in paths).encode()).hexdigest()
+
+
+def save_progress(checkpoint: Path, paths: list[Path], done: int, best: dict[str, np.ndarray]) -> None:
+    """The scan's progress after `done` photos, written whole (aside, then renamed)."""
+    checkpoint.parent.mkdir(parents=True, exist_ok=True)
+    partial = checkpoint.with_suffix(".part")
+    with open(partial, "wb") as file:
+        np.savez(file, signature=signature(paths), done=done, **best)
+    os.replace(partial, checkpoint)
+
+
+def resumed(checkpoint: Path | None, paths: list[Path], layers: list[str]) -> tuple[dict[str, np.ndarray], int]:
+    """A stopped scan's progress on the same photos (each layer's best so far, and how many photos it
+    had seen), or nothing to resume."""
+    try:
+        with np.load(checkpoint) as saved:
+            if str(saved["signature"]) != signature(paths):
+                return {}, 0
+            return {layer: saved[layer] for layer in layers if layer in saved.files}, int(saved["done"])
+    except (OSError, KeyError, ValueError, TypeError):
+        return {}, 0
 
 
 def folder(cache_folder: str | os.PathLike, backbone: Backbone) -> Path:
@@ -122,8 +166,11 @@ def scanned(backbone: Backbone, cache_folder: str | os.PathLike) -> bool:
 def scan_and_save(backbone: Backbone, paths: list[Path], cache_folder: str | os.PathLike,
                   progress: Callable[[str], None] = print) -> int:
     """Scan `paths` for every conv layer and keep each channel's strongest patches; returns the strips."""
-    found = scan(backbone, paths, progress=progress)
-    return save(backbone, found, paths, cache_folder)
+    checkpoint = folder(cache_folder, backbone) / PROGRESS_FILE
+    found = scan(backbone, paths, progress=progress, checkpoint=checkpoint)
+    written = save(backbone, found, paths, cache_folder)
+    checkpoint.unlink(missing_ok=True)
+    return written
 
 
 def default_photos() -> list[Path]:
