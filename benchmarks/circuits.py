@@ -49,7 +49,7 @@ def own_picture(backbone, unit: str, cache: TileCache) -> np.ndarray:
 def weights_against_ablation(backbone, cache, rows: int = 20) -> float:
     print(f"\n1. zeroing the top-weighted excitatory input vs a random input ({rows} units, own picture)")
     print(f"{'unit':<18}{'top input':>20}{'weight':>9}{'top change':>12}{'random mean':>13}  top lower?")
-    wins = 0
+    wins, silent = 0, 0
     for unit in held_out(backbone, rows, seed=34):
         picture = own_picture(backbone, unit, cache)
         found = circuits.circuit(backbone, unit)
@@ -59,10 +59,15 @@ def weights_against_ablation(backbone, cache, rows: int = 20) -> float:
         count = units(backbone, circuits.neighbours(backbone, layer)[0])
         random = np.random.default_rng(0).choice(count, 5, replace=False).tolist()
         change = circuits.ablation(backbone, unit, start, [top.channel] + random, picture)
+        if np.isnan(change).all():
+            silent += 1
+            print(f"{unit:<18}{top.unit:>20}{top.weight:>9.3f}  silent on its own picture: no        no")
+            continue
         win = change[0] < change[1:].mean()
         wins += win
         print(f"{unit:<18}{top.unit:>20}{top.weight:>9.3f}{change[0]:>+12.1%}{change[1:].mean():>+13.1%}  {'yes' if win else 'no'}")
-    print(f"top input lowers the response more than random ones in {wins} / {rows} units ({wins / rows:.0%})")
+    print(f"top input lowers the response more than random ones in {wins} / {rows} units ({wins / rows:.0%}); "
+          f"{wins} / {rows - silent} of those that respond to their own picture ({wins / max(rows - silent, 1):.0%})")
     return wins / rows
 
 

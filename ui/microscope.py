@@ -267,7 +267,7 @@ def build(page: Page) -> Tab:
     opener.from_circuits()
     wire_stop(stop, [atlas_run, *opener.runs])
     example = example_of("microscope", atlas_run, atlas_form, atlas_outputs, {}, settings=(TILE,))
-    return Tab(SharedPhoto(opener.photo, share, unit_outputs), [example],
+    return Tab(SharedPhoto(opener.photo, share, unit_outputs + circuit_outputs), [example],
                open_unit=functools.partial(open_from, page, opener))
 
 
