@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import asdict, dataclass, replace
+from functools import lru_cache
 from typing import Callable, Iterator
 
 import numpy as np
@@ -190,8 +191,8 @@ def circuit_page(backbone: Backbone, unit: str, photo: np.ndarray | None, cache:
     photos = {} if photo is None else {PHOTO: images.fit_for_network(photo, CIRCUIT_PHOTO_SIDE)}
 
     def check() -> circuits.Circuit:
-        own = {OWN: known[found.unit]} if found.unit in known else {}
-        return circuits.checked(backbone, found, own | photos)
+        own = checked_on_own(backbone, found.unit, cache, settings) if found.unit in known else found
+        return circuits.checked(backbone, own, photos)
 
     checked, count = check(), sum(map(len, wanted.values()))
     if not draw:
@@ -205,6 +206,15 @@ def circuit_page(backbone: Backbone, unit: str, photo: np.ndarray | None, cache:
                 known.update({f"{layer}:{c}": picture for c, picture in made.items()})
                 checked = check() if own_is_new and found.unit in known else checked
                 yield CircuitPage(checked, dict(known), count, time.perf_counter() - begin)
+
+
+@lru_cache(maxsize=256)
+def checked_on_own(backbone: Backbone, unit: str, cache: TileCache, settings: TileSettings) -> circuits.Circuit:
+    """A unit's circuit checked on its own cached picture: the same every time (the weights and the
+    picture are fixed), so computed once a process."""
+    layer, channel = unit.split(":")
+    own = cache.get(tile_key(backbone, layer, int(channel), settings))
+    return circuits.checked(backbone, circuits.circuit(backbone, unit), {} if own is None else {OWN: own})
 
 
 def units_by_layer(names: list[str]) -> dict[str, list[int]]:

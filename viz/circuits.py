@@ -194,13 +194,13 @@ def checked(backbone: Backbone, found: Circuit, pictures: dict[str, np.ndarray])
 def ablated(backbone: Backbone, unit: str, start: str, found: tuple[Link, ...], pictures: dict[str, np.ndarray]
             ) -> tuple[Link, ...]:
     """`found` (channels of the tensor `start`) with how zeroing each changes the unit, on each picture
-    the unit responds to."""
+    the unit responds to (added to the figures they already have)."""
     channels = [link.channel for link in found if link.channel is not None]
     if not channels or not pictures:
         return found
     changes = {name: ablation(backbone, unit, start, channels, picture) for name, picture in pictures.items()}
-    return tuple(replace(link, change={name: float(change[k]) for name, change in changes.items()
-                                       if np.isfinite(change[k])}) for k, link in enumerate(found))
+    return tuple(replace(link, change=link.change | {name: float(change[k]) for name, change in changes.items()
+                                                     if np.isfinite(change[k])}) for k, link in enumerate(found))
 
 
 # ---------------------------------------------------------------- pictures
